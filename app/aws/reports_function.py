@@ -1,0 +1,66 @@
+"""The reports function's wiring: Powertools logging, metrics and partial batch responses
+around app.service. Built by a factory so the Lambda handler and the local event pump share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from app import service
+from app.aws.events import is_s3_event, objects_in
+from app.aws.s3 import CLIENT_CONFIG, BucketSink, open_object
+from app.config import Settings
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
+    s3 = s3 or boto3.client("s3", config=CLIENT_CONFIG)
+    logger = Logger(service=settings.service, level=settings.log_level)
+    metrics = Metrics(namespace=settings.namespace, service=settings.service)
+    sink = BucketSink(s3, settings.output_bucket)
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def process_object(ref: service.ObjectRef) -> None:
+        assert ref.bucket is not None
+        logger.set_correlation_id(f"{ref.bucket}/{ref.key}")
+        outcome = service.process(ref, lambda: open_object(s3, str(ref.bucket), ref.key), sink)
+        manifest = outcome.manifest
+        if outcome.ok:
+            metrics.add_metric("RowsRead", MetricUnit.Count, manifest["rows"]["read"])
+            metrics.add_metric("RowsRejected", MetricUnit.Count, manifest["rows"]["rejected"])
+            logger.info("reports written", extra={"rows": manifest["rows"]})
+        else:
+            metrics.add_metric("FilesFailed", MetricUnit.Count, 1)
+            logger.warning("file rejected", extra={"error": manifest["error"]})
+        seconds = manifest["timings"]["total_seconds"]
+        metrics.add_metric("Duration", MetricUnit.Milliseconds, seconds * 1000)
+
+    def record_handler(record: SQSRecord) -> None:
+        for ref in objects_in(record.body):
+            process_object(ref)
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if is_s3_event(event):  # a direct invoke with a plain S3 event
+            refs = objects_in(event)
+            for ref in refs:
+                process_object(ref)
+            return {"processed": len(refs)}
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return handler
