@@ -25,14 +25,34 @@ import pyarrow.csv as pacsv
 from app.errors import FileError
 
 CANONICAL_COLUMNS = (
-    "order_id", "order_date", "ship_mode", "segment", "country", "city", "state",
-    "postal_code", "region", "category", "sub_category", "product_id", "cost_price",
-    "list_price", "quantity", "discount_percent",
-)  # fmt: skip
+    "order_id",
+    "order_date",
+    "ship_mode",
+    "segment",
+    "country",
+    "city",
+    "state",
+    "postal_code",
+    "region",
+    "category",
+    "sub_category",
+    "product_id",
+    "cost_price",
+    "list_price",
+    "quantity",
+    "discount_percent",
+)
 REQUIRED_COLUMNS = (
-    "order_id", "ship_mode", "region", "category", "sub_category",
-    "cost_price", "list_price", "quantity", "discount_percent",
-)  # fmt: skip
+    "order_id",
+    "ship_mode",
+    "region",
+    "category",
+    "sub_category",
+    "cost_price",
+    "list_price",
+    "quantity",
+    "discount_percent",
+)
 UNKNOWN_SHIP_MODES = frozenset({"not available", "unknown", ""})
 
 REPORT_COLUMNS = {
@@ -81,8 +101,9 @@ class _CountingReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
-            chunk, self._head = (self._head, b"") if size < 0 else (
-                self._head[:size], self._head[size:])  # fmt: skip
+            chunk, self._head = (
+                (self._head, b"") if size < 0 else (self._head[:size], self._head[size:])
+            )
         else:
             chunk = self._rest.read() if size < 0 else self._rest.read(size)
         self.total += len(chunk)
@@ -159,13 +180,17 @@ class _Interner:
         return list(self.codes)
 
     def encode_strings(self, values: pa.Array) -> np.ndarray:
-        encoded = pc.dictionary_encode(values).combine_chunks() if isinstance(
-            values, pa.ChunkedArray) else pc.dictionary_encode(values)  # fmt: skip
+        encoded = (
+            pc.dictionary_encode(values).combine_chunks()
+            if isinstance(values, pa.ChunkedArray)
+            else pc.dictionary_encode(values)
+        )
         lookup = np.array(
             [self.codes.setdefault(v, len(self.codes)) for v in encoded.dictionary.to_pylist()],
             dtype=np.int64,
         )
-        return lookup[encoded.indices.to_numpy(zero_copy_only=False)]
+        indices: np.ndarray = encoded.indices.to_numpy(zero_copy_only=False)
+        return lookup[indices]
 
     def encode_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if len(left) == 0:
@@ -268,8 +293,9 @@ def _add(total: np.ndarray, codes: np.ndarray, weights: Any, size: int) -> np.nd
 def _hash_strings(values: pa.Array) -> np.ndarray:
     """64-bit hashes of strings: each distinct value of the batch is hashed once."""
     encoded = pc.dictionary_encode(values)
-    hashes = pd.util.hash_array(encoded.dictionary.to_numpy(zero_copy_only=False))
-    return np.asarray(hashes)[encoded.indices.to_numpy(zero_copy_only=False)]
+    hashes = np.asarray(pd.util.hash_array(encoded.dictionary.to_numpy(zero_copy_only=False)))
+    indices: np.ndarray = encoded.indices.to_numpy(zero_copy_only=False)
+    return hashes[indices]
 
 
 # --------------------------------------------------------------------------- validation
@@ -321,8 +347,13 @@ class _Rejected:
         self.count = 0
         self.malformed = 0  # records pyarrow skipped for a wrong field count
 
-    def add_invalid(self, raw: pa.RecordBatch, rules: list[tuple[str, pa.Array]],
-                    any_bad: pa.Array, first_row: int) -> None:  # fmt: skip
+    def add_invalid(
+        self,
+        raw: pa.RecordBatch,
+        rules: list[tuple[str, pa.Array]],
+        any_bad: pa.Array,
+        first_row: int,
+    ) -> None:
         idx = np.flatnonzero(any_bad.to_numpy(zero_copy_only=False))
         frame = raw.take(pa.array(idx)).to_pandas()
         masks = {name: mask.to_numpy(zero_copy_only=False)[idx] for name, mask in rules}
@@ -342,8 +373,12 @@ class _Rejected:
     def add_malformed(self, row: pacsv.InvalidRow) -> None:
         fields = next(csv.reader(io.StringIO(row.text)), [])
         names = list(self.columns.values())
-        record = {"row": "", "reason": (
-            f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text!r}")}
+        record = {
+            "row": "",
+            "reason": (
+                f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text!r}"
+            ),
+        }
         record.update(dict(zip(names, fields, strict=False)))
         self.frames.append(pd.DataFrame([record]))
         self.count += 1
@@ -359,8 +394,9 @@ class _Rejected:
 # --------------------------------------------------------------------------- the engine
 
 
-def _batches(stream: IO[bytes], columns: dict[str, str], rejected: _Rejected,
-             on_bytes: Callable[[int], None]) -> tuple[Iterator[pa.RecordBatch], _CountingReader]:  # fmt: skip
+def _batches(
+    stream: IO[bytes], columns: dict[str, str], rejected: _Rejected, on_bytes: Callable[[int], None]
+) -> tuple[Iterator[pa.RecordBatch], _CountingReader]:
     header, head = _read_header(stream)
     reader = _CountingReader(head, stream, on_bytes)
     columns.update(_map_columns(header))
@@ -446,9 +482,7 @@ def _money(cols: dict[str, pa.Array]) -> dict[str, Any]:
     disc = _number(cols["discount_percent"]).to_numpy(zero_copy_only=False)
     net = price * (1 - disc / 100)
     ship = cols["ship_mode"]
-    known = ~np.isin(
-        pc.utf8_lower(ship).to_numpy(zero_copy_only=False), list(UNKNOWN_SHIP_MODES)
-    )
+    known = ~np.isin(pc.utf8_lower(ship).to_numpy(zero_copy_only=False), list(UNKNOWN_SHIP_MODES))
     return {
         "order_id": cols["order_id"],
         "region": cols["region"],
@@ -478,12 +512,14 @@ def _finish(acc: _Accumulator) -> dict[str, pd.DataFrame]:
 
 def _regions(acc: _Accumulator) -> pd.DataFrame:
     n = len(acc.regions)
-    frame = pd.DataFrame({
-        "region": acc.regions.labels(),
-        "profit": np.round(acc.profit[:n], 2) + 0.0,
-        "revenue": acc.revenue[:n],
-        "orders": acc.region_orders.counts(n),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "region": acc.regions.labels(),
+            "profit": np.round(acc.profit[:n], 2) + 0.0,
+            "revenue": acc.revenue[:n],
+            "orders": acc.region_orders.counts(n),
+        }
+    )
     frame = frame.sort_values(["profit", "region"], ascending=[False, True], kind="stable")
     frame.insert(0, "rank", frame["profit"].rank(method="min", ascending=False).astype(int))
     frame["profit"] = _money_text(frame["profit"])
@@ -495,12 +531,14 @@ def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
     n = len(acc.category_ship)
     categories, modes = acc.categories.labels(), acc.ship_modes.labels()
     pairs = acc.category_ship.labels()
-    frame = pd.DataFrame({
-        "category": [categories[c] for c, _ in pairs],
-        "ship_mode": [modes[m] for _, m in pairs],
-        "category_code": [c for c, _ in pairs],
-        "orders": acc.category_ship_orders.counts(n),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "category": [categories[c] for c, _ in pairs],
+            "ship_mode": [modes[m] for _, m in pairs],
+            "category_code": [c for c, _ in pairs],
+            "orders": acc.category_ship_orders.counts(n),
+        }
+    )
     if n == 0:
         return pd.DataFrame(columns=REPORT_COLUMNS["top_ship_mode_by_category"])
     known = acc.category_known_orders.counts(len(acc.categories))
@@ -515,12 +553,14 @@ def _categories(acc: _Accumulator) -> pd.DataFrame:
     n = len(acc.category_sub)
     categories, subs = acc.categories.labels(), acc.sub_categories.labels()
     pairs = acc.category_sub.labels()
-    frame = pd.DataFrame({
-        "category": [categories[c] for c, _ in pairs],
-        "sub_category": [subs[s] for _, s in pairs],
-        "orders": acc.category_sub_orders.counts(n),
-        "line_items": acc.line_items[:n],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "category": [categories[c] for c, _ in pairs],
+            "sub_category": [subs[s] for _, s in pairs],
+            "orders": acc.category_sub_orders.counts(n),
+            "line_items": acc.line_items[:n],
+        }
+    )
     frame = frame.sort_values(["category", "sub_category"], kind="stable")
     return frame.reset_index(drop=True)[REPORT_COLUMNS["orders_by_category"]]
 

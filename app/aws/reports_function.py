@@ -59,8 +59,9 @@ def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
             for ref in refs:
                 process_object(ref)
             return {"processed": len(refs)}
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        return dict(response)
 
     return handler

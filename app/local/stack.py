@@ -1,0 +1,234 @@
+"""The embedded AWS: a moto server on loopback with the resources the Terraform stack creates.
+
+Same names (with env "local"), same wiring (S3 -> SNS -> SQS with a DLQ), and an event pump
+that plays Lambda's SQS event source mapping, so uploads are processed exactly as in AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from app import layout
+from app.aws.reports_function import Handler, make_handler
+from app.aws.s3 import CLIENT_CONFIG
+from app.config import Settings
+from app.local.pump import REGION, BatchListener, EventPump
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name derives from one prefix, as in the Terraform stack."""
+
+    prefix: str
+
+    @classmethod
+    def for_env(cls, env: str = "local", project: str = "orders-pipeline") -> Names:
+        return cls(f"{project}-{env}")
+
+    @property
+    def input_bucket(self) -> str:
+        return f"{self.prefix}-input"
+
+    @property
+    def output_bucket(self) -> str:
+        return f"{self.prefix}-output"
+
+    @property
+    def topic(self) -> str:
+        return f"{self.prefix}-landing"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}-reports"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}-reports-dlq"
+
+
+@dataclass
+class LocalStack:
+    endpoint_url: str
+    names: Names
+    session: boto3.Session
+    queue_url: str
+    dlq_url: str
+    pump: EventPump | None = None
+
+    def client(self, service: str) -> Any:
+        return self.session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+        )
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls,
+        env: str = "local",
+        port: int = 0,
+        *,
+        visibility_timeout: int = 5,
+        max_receive_count: int = 3,
+        batch_size: int = 10,
+        handler: Handler | None = None,
+        on_batch: BatchListener | None = None,
+        pump: bool = True,
+    ) -> Iterator[LocalStack]:
+        """Start the server, create the resources, run the pump; stop it all on exit."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", "No application metrics to publish")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        host, bound = server.get_host_and_port()
+        endpoint = f"http://{host}:{bound}"
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        names = Names.for_env(env)
+        saved = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines on a laptop's console
+        try:
+            queue_url, dlq_url = _create(
+                session, endpoint, names, visibility_timeout, max_receive_count
+            )
+            stack = cls(endpoint, names, session, queue_url, dlq_url)
+            if pump:
+                fn = handler or make_handler(
+                    Settings(output_bucket=names.output_bucket, log_level="WARNING"),
+                    s3=stack.client("s3"),
+                )
+                stack.pump = EventPump(
+                    stack.client("sqs"),
+                    queue_url,
+                    fn,
+                    names.queue,
+                    batch_size=batch_size,
+                    on_batch=on_batch,
+                )
+                stack.pump.start()
+            yield stack
+        finally:
+            if "stack" in locals() and stack.pump:
+                stack.pump.stop()
+            server.stop()
+            _reset_moto()
+            if saved is None:
+                os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+            else:
+                os.environ["POWERTOOLS_METRICS_DISABLED"] = saved
+
+    # ------------------------------------------------------------------ conveniences
+
+    def upload(self, path: Path, key: str | None = None) -> str:
+        key = key or path.name
+        self.client("s3").upload_file(str(path), self.names.input_bucket, key)
+        return key
+
+    def wait_for_manifest(
+        self, key: str, timeout: float = 60, since: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """Poll the output bucket for the manifest of `key` (any dt) written after `since`."""
+        s3 = self.client("s3")
+        suffix = f"/{layout.source_name(key)}.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listing = s3.list_objects_v2(
+                Bucket=self.names.output_bucket, Prefix=f"{layout.MANIFESTS}/"
+            )
+            for item in listing.get("Contents", []):
+                if item["Key"].endswith(suffix) and (
+                    since is None or item["LastModified"] >= since
+                ):
+                    body = s3.get_object(Bucket=self.names.output_bucket, Key=item["Key"])["Body"]
+                    manifest: dict[str, Any] = json.loads(body.read())
+                    return manifest
+            time.sleep(0.1)
+        raise TimeoutError(f"no manifest for s3://{self.names.input_bucket}/{key} after {timeout}s")
+
+    def read_outputs(self, manifest: dict[str, Any]) -> dict[str, str]:
+        """The text of every output a manifest lists, by key."""
+        s3 = self.client("s3")
+        return {
+            key: s3.get_object(Bucket=self.names.output_bucket, Key=key)["Body"].read().decode()
+            for key in manifest["outputs"]
+        }
+
+
+def _create(
+    session: boto3.Session,
+    endpoint: str,
+    names: Names,
+    visibility_timeout: int,
+    max_receive_count: int,
+) -> tuple[str, str]:
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    s3, sns, sqs = client("s3"), client("sns"), client("sqs")
+    for bucket in (names.input_bucket, names.output_bucket):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+    dlq_url = sqs.create_queue(QueueName=names.dlq)["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = sqs.create_queue(
+        QueueName=names.queue,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    topic_arn = sns.create_topic(Name=names.topic)["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=_queue_arn(sqs, queue_url),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=names.input_bucket,
+        NotificationConfiguration={
+            "TopicConfigurations": [
+                {
+                    "TopicArn": topic_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+                }
+            ]
+        },
+    )
+    return queue_url, dlq_url
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attrs["Attributes"]["QueueArn"])
+
+
+def _reset_moto() -> None:
+    """moto keeps its state per process: clear it so the next stack starts empty."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
