@@ -1,0 +1,97 @@
+data "aws_caller_identity" "current" {}
+
+resource "aws_sns_topic" "this" {
+  name              = var.topic_name
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid     = "AllowBucketNotifications"
+    effect  = "Allow"
+    actions = ["SNS:Publish"]
+    # A topic policy applies to this topic; the resource is the topic itself.
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    # Only events of that bucket, and only when the bucket is in this account (bucket names are
+    # global, so the account check stops a re-created bucket elsewhere from publishing).
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [var.bucket_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "this" {
+  arn    = aws_sns_topic.this.arn
+  policy = data.aws_iam_policy_document.topic.json
+}
+
+data "aws_iam_policy_document" "queue" {
+  for_each = var.queues
+
+  statement {
+    sid       = "AllowLandingTopic"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [each.value.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.this.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  for_each = var.queues
+
+  queue_url = each.value.url
+  policy    = data.aws_iam_policy_document.queue[each.key].json
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each = var.queues
+
+  topic_arn = aws_sns_topic.this.arn
+  protocol  = "sqs"
+  endpoint  = each.value.arn
+  # Consumers get the S3 event notification JSON itself, not an SNS envelope around it.
+  raw_message_delivery = true
+
+  depends_on = [aws_sqs_queue_policy.this]
+}
+
+resource "aws_s3_bucket_notification" "this" {
+  bucket = var.bucket_name
+
+  topic {
+    id            = "${var.topic_name}-objects"
+    topic_arn     = aws_sns_topic.this.arn
+    events        = var.events
+    filter_prefix = var.filter_prefix
+    filter_suffix = var.filter_suffix
+  }
+
+  # S3 checks it may publish (sends a test event) when the notification is saved.
+  depends_on = [aws_sns_topic_policy.this, aws_sns_topic_subscription.this]
+}

@@ -1,0 +1,83 @@
+locals {
+  # AWS: for a Lambda event source, set the visibility timeout to at least six times the function
+  # timeout plus the batching window, so a message is not redelivered while a retry is in flight.
+  visibility_timeout_seconds = min(
+    43200,
+    var.visibility_timeout_multiplier * var.function_timeout_seconds + var.maximum_batching_window_seconds,
+  )
+  dlq_name = "${var.name}-dlq"
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = local.dlq_name
+  message_retention_seconds = var.dlq_message_retention_seconds
+
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : var.kms_data_key_reuse_period_seconds
+  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  name                       = var.name
+  visibility_timeout_seconds = local.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = 20
+
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : var.kms_data_key_reuse_period_seconds
+  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+}
+
+# Only this queue may use the DLQ as its dead-letter target.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.this.arn]
+  })
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${local.dlq_name}-not-empty"
+  alarm_description   = "Messages in ${local.dlq_name}: records failed ${var.max_receive_count} times. Inspect, fix, then redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${var.name}-oldest-message-age"
+  alarm_description   = "The oldest message in ${var.name} is older than ${var.age_alarm_threshold_seconds}s: the consumer is failing or falling behind."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.age_alarm_threshold_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
