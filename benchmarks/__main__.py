@@ -1,0 +1,478 @@
+"""`make bench`: time the report engine against DuckDB, Polars and naive pandas.
+
+    python -m benchmarks [--sizes 1000000,5000000] [--rows-10m] [--runs 3]
+                         [--engines orders-pipeline,local-stack,duckdb,polars,pandas]
+                         [--output docs/benchmarks.md]
+
+Every run is a fresh process started through `benchmarks._measure`, so each wall time includes
+interpreter start-up and imports, and each peak RSS is that engine's alone. All engines must
+agree on all three reports (CSV text, numbers normalised to the contract's decimals); a
+disagreement prints a diff and exits 1 without writing the markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import difflib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import generate
+from benchmarks.references import REPORTS, normalise_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+REPORT_DATE = "2026-01-01"
+STACK_MAX_ROWS = 1_000_000
+RUN_TIMEOUT_S = 3600
+TARGET_WALL_RATIO = 1.0
+TARGET_RSS_MB = 400.0
+TARGET_FLAT = 1.15
+TARGET_IMPORT_S = 0.8
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    description: str
+    max_rows: int | None = None
+
+
+ENGINES: dict[str, Engine] = {
+    e.name: e
+    for e in (
+        Engine("duckdb", "DuckDB SQL over read_csv (all VARCHAR, TRY_CAST)"),
+        Engine("orders-pipeline", "`orders-pipeline report FILE --out DIR` (the project's engine)"),
+        Engine(
+            "local-stack",
+            "the same through the embedded AWS: upload to moto S3 -> SNS -> SQS -> handler -> "
+            "reports in moto S3 (time from upload start to manifest; RSS includes moto)",
+            STACK_MAX_ROWS,
+        ),
+        Engine("polars", "Polars lazy: scan_csv (all String) + collect_all"),
+        Engine("pandas", "naive pandas: read_csv of the whole file as str, then groupby"),
+    )
+}
+
+
+@dataclass
+class Run:
+    wall_s: float
+    maxrss_mb: float
+    cpu_s: float
+    load1: float
+
+
+@dataclass
+class Result:
+    engine: Engine
+    rows: int
+    size_bytes: int
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def maxrss_mb(self) -> float:
+        return max(r.maxrss_mb for r in self.runs)
+
+
+@dataclass
+class ImportTime:
+    import_s: float  # cumulative -X importtime of app, app.handlers, app.handlers.reports
+    process_s: float  # wall of the whole `python -c "import app.handlers.reports"`
+    heaviest: list[tuple[str, float]]
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        scale = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        sizes.append(int(float(part.rstrip("km")) * scale))
+    return sizes
+
+
+def human_rows(rows: int) -> str:
+    if rows >= 1_000_000 and rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M"
+    if rows >= 1_000 and rows % 1_000 == 0:
+        return f"{rows // 1_000}k"
+    return str(rows)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def command(engine: Engine, file: Path, outdir: Path, inner: Path) -> list[str]:
+    if engine.name == "orders-pipeline":
+        exe = BIN / "orders-pipeline"
+        found = str(exe) if exe.exists() else shutil.which("orders-pipeline")
+        if not found:
+            raise BenchError("the orders-pipeline command is not installed (run `make setup`)")
+        return [found, "report", str(file), "--out", str(outdir), "--date", REPORT_DATE]
+    if engine.name == "local-stack":
+        return [sys.executable, "-m", "benchmarks._stack_run", str(file), str(outdir), str(inner)]
+    return [sys.executable, "-m", "benchmarks.references", engine.name, str(file), str(outdir)]
+
+
+def read_outputs(engine: Engine, outdir: Path) -> dict[str, str]:
+    texts = {}
+    for report in REPORTS:
+        if engine.name == "orders-pipeline":
+            found = sorted((outdir / report).glob(f"dt={REPORT_DATE}/*.csv"))
+            if len(found) != 1:
+                raise BenchError(f"{engine.name}: expected one {report} CSV, found {found}")
+            path = found[0]
+        else:
+            path = outdir / f"{report}.csv"
+        texts[report] = normalise_csv(path.read_text(encoding="utf-8"))
+    return texts
+
+
+def run_once(engine: Engine, file: Path, workdir: Path) -> tuple[Run, dict[str, str]]:
+    outdir = Path(tempfile.mkdtemp(prefix=f"{engine.name}-", dir=workdir))
+    measured, inner = outdir / "_measure.json", outdir / "_inner.json"
+    report_dir = outdir / "out"
+    cmd = command(engine, file, report_dir, inner)
+    load1 = os.getloadavg()[0]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks._measure", str(measured), "--", *cmd],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    if proc.returncode != 0 or not measured.exists():
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise BenchError(f"{engine.name} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    m = json.loads(measured.read_text())
+    wall = json.loads(inner.read_text())["wall_s"] if inner.exists() else m["wall_s"]
+    run = Run(wall, m["maxrss_kb"] / 1024, m["user_s"] + m["sys_s"], load1)
+    texts = read_outputs(engine, report_dir)
+    shutil.rmtree(outdir, ignore_errors=True)
+    return run, texts
+
+
+def diff(expected: dict[str, str], actual: dict[str, str], a: str, b: str) -> str:
+    out: list[str] = []
+    for report in REPORTS:
+        if expected[report] != actual[report]:
+            out.extend(
+                difflib.unified_diff(
+                    expected[report].splitlines(),
+                    actual[report].splitlines(),
+                    f"{a}/{report}.csv",
+                    f"{b}/{report}.csv",
+                    lineterm="",
+                )
+            )
+    return "\n".join(out)
+
+
+def bench_size(
+    rows: int, seed: int, engines: Sequence[Engine], runs: int, workdir: Path
+) -> list[Result]:
+    t0 = time.perf_counter()
+    file = generate.cache_path(rows, seed)
+    if not file.exists():
+        log(f"generating {rows:,} rows (seed {seed}) -> {file.relative_to(ROOT)}")
+        generate.ensure(rows, seed)
+        log(f"generated in {time.perf_counter() - t0:.1f} s")
+    size = file.stat().st_size
+    log(f"{human_rows(rows)} rows: {file.name}, {size / 1e6:,.1f} MB")
+    baseline: tuple[str, dict[str, str]] | None = None
+    results = []
+    for engine in engines:
+        if engine.max_rows is not None and rows > engine.max_rows:
+            continue
+        result = Result(engine, rows, size)
+        for i in range(runs):
+            run, texts = run_once(engine, file, workdir)
+            result.runs.append(run)
+            log(
+                f"{human_rows(rows)} {engine.name} run {i + 1}/{runs}: {run.wall_s:.2f} s, "
+                f"peak RSS {run.maxrss_mb:,.0f} MB, load {run.load1:.2f}"
+            )
+            if baseline is None:
+                baseline = (engine.name, texts)
+            elif texts != baseline[1]:
+                shown = diff(baseline[1], texts, baseline[0], engine.name)
+                raise BenchError(
+                    f"{engine.name} disagrees with {baseline[0]} on {rows:,} rows:\n{shown}"
+                )
+        results.append(result)
+    return results
+
+
+def handler_import_time(runs: int = 5) -> ImportTime | None:
+    env = {
+        **os.environ,
+        "OUTPUT_BUCKET": "bench-output",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    cmd = [sys.executable, "-X", "importtime", "-c", "import app.handlers.reports"]
+    pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)\s*$")
+    samples: list[tuple[float, float, list[tuple[str, float]]]] = []
+    for i in range(runs + 1):  # the first run warms the page cache and writes .pyc files
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            log(f"handler import failed, not measured: {proc.stderr.strip().splitlines()[-1:]}")
+            return None
+        total = 0.0
+        heavy: list[tuple[str, float]] = []
+        subtree: list[tuple[str, float, int]] = []  # -X importtime prints children first
+        for line in proc.stderr.splitlines():
+            match = pattern.match(line)
+            if not match:
+                continue
+            cumulative, level, name = int(match[2]) / 1e6, (len(match[3]) - 1) // 2, match[4]
+            if level > 0:
+                subtree.append((name, cumulative, level))
+                continue
+            if name == "app" or name.startswith("app."):
+                total += cumulative
+                heavy += [(n, c) for n, c, lv in subtree if not n.startswith("app")]
+            subtree = []
+        if i > 0:
+            samples.append((total, wall, heavy))
+    samples.sort(key=lambda s: s[0])
+    median = samples[len(samples) // 2]
+    top: dict[str, float] = {}  # package -> its largest cumulative import time
+    for name, seconds in sorted(median[2], key=lambda x: -x[1]):
+        root = name.split(".")[0]
+        if root not in top:
+            top[root] = seconds
+    return ImportTime(
+        import_s=median[0],
+        process_s=statistics.median(s[1] for s in samples),
+        heaviest=list(top.items())[:6],
+    )
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, str]:
+    import psutil
+
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or "unknown"
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "-"
+
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cores": str(os.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "cpu": model,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "libraries": ", ".join(
+            f"{d} {version(d)}"
+            for d in ("duckdb", "polars", "pandas", "pyarrow", "numpy", "boto3", "moto")
+        ),
+        "commit": sha or "-",
+    }
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value / 1e6:.2f} M" if value >= 1e6 else f"{value / 1e3:,.0f} k"
+
+
+def markdown(
+    results: list[Result],
+    imports: ImportTime | None,
+    info: dict[str, str],
+    loads: tuple[tuple[float, ...], tuple[float, ...]],
+    runs: int,
+    argv: Sequence[str],
+) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    args = " ".join(argv)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python -m benchmarks{' ' + args if args else ''}`) on {now}.",
+        "",
+        f"- Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} RAM, {info['os']}",
+        f"- Load average (1/5/15 min) before: {' / '.join(f'{x:.2f}' for x in loads[0])}, "
+        f"after: {' / '.join(f'{x:.2f}' for x in loads[1])} (other jobs may share the machine)",
+        f"- Python {info['python']}; {info['libraries']}; orders-pipeline at {info['commit']}",
+        f"- Input: `benchmarks/generate.py` (seeded; 16 columns as in sample_orders.csv; "
+        f"~{generate.DEFAULT_INVALID_RATE:.2%} invalid rows, ~4% unknown ship modes)",
+        "",
+        f"Each engine runs {runs} times, each time in a fresh process (start-up and imports "
+        "included): wall = median, peak RSS = the largest of the runs (ru_maxrss), "
+        "rows/s and MB/s from the median wall, ratio = wall / DuckDB's wall on the same file. "
+        "All engines agreed on all three reports (CSV text after normalising numbers to the "
+        "contract's decimals).",
+        "",
+        "Engines:",
+    ]
+    lines += [f"- **{e.name}**: {e.description}" for e in ENGINES.values()]
+    by_rows: dict[int, list[Result]] = {}
+    for r in results:
+        by_rows.setdefault(r.rows, []).append(r)
+    for rows, group in by_rows.items():
+        size = group[0].size_bytes
+        duck = next((r for r in group if r.engine.name == "duckdb"), None)
+        lines += [
+            "",
+            f"## {rows:,} rows ({size / 1e6:,.0f} MB)",
+            "",
+            "| engine | wall s (median) | runs s | peak RSS MB | rows/s | MB/s | vs DuckDB |",
+            "|---|---:|---|---:|---:|---:|---:|",
+        ]
+        for r in group:
+            ratio = f"{r.wall_s / duck.wall_s:.2f}x" if duck else "-"
+            lines.append(
+                f"| {r.engine.name} | {r.wall_s:.2f} | "
+                f"{' / '.join(f'{x.wall_s:.2f}' for x in r.runs)} | {r.maxrss_mb:,.0f} | "
+                f"{fmt_rate(rows / r.wall_s)} | {size / 1e6 / r.wall_s:,.1f} | {ratio} |"
+            )
+    lines += ["", "## Handler import", ""]
+    if imports:
+        lines += [
+            '`python -X importtime -c "import app.handlers.reports"` in a fresh process '
+            "(median of 5 after a warm-up; cumulative time of `app`, `app.handlers` and "
+            "`app.handlers.reports`):",
+            "",
+            f"- import: **{imports.import_s:.3f} s** (whole process: {imports.process_s:.3f} s)",
+            "- heaviest packages under it: "
+            + ", ".join(f"{n} {s:.3f} s" for n, s in imports.heaviest),
+        ]
+    else:
+        lines.append("Not measured (the handler module could not be imported).")
+    lines += ["", "## Targets (issue 4)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += targets(results, imports)
+    return "\n".join(lines) + "\n"
+
+
+def targets(results: list[Result], imports: ImportTime | None) -> list[str]:
+    def find(engine: str, rows: int) -> Result | None:
+        return next((r for r in results if r.engine.name == engine and r.rows == rows), None)
+
+    def row(target: str, value: float | None, text: str, ok: bool) -> str:
+        if value is None:
+            return f"| {target} | not measured | - |"
+        return f"| {target} | {text} | {'yes' if ok else '**no**'} |"
+
+    eng5, duck5, eng10 = (
+        find("orders-pipeline", 5_000_000),
+        find("duckdb", 5_000_000),
+        find("orders-pipeline", 10_000_000),
+    )
+    ratio = eng5.wall_s / duck5.wall_s if eng5 and duck5 else None
+    rss5 = eng5.maxrss_mb if eng5 else None
+    flat = eng10.maxrss_mb / eng5.maxrss_mb if eng5 and eng10 else None
+    imp = imports.import_s if imports else None
+    return [
+        row(
+            f"wall at 5M rows <= {TARGET_WALL_RATIO:.1f}x DuckDB",
+            ratio,
+            f"{ratio:.2f}x" if ratio else "",
+            ratio is not None and ratio <= TARGET_WALL_RATIO,
+        ),
+        row(
+            f"peak RSS at 5M rows <= {TARGET_RSS_MB:.0f} MB",
+            rss5,
+            f"{rss5:,.0f} MB" if rss5 else "",
+            rss5 is not None and rss5 <= TARGET_RSS_MB,
+        ),
+        row(
+            f"peak RSS at 10M within {TARGET_FLAT - 1:.0%} of 5M",
+            flat,
+            f"{flat:.2f}x" if flat else "",
+            flat is not None and flat <= TARGET_FLAT,
+        ),
+        row(
+            f"handler import <= {TARGET_IMPORT_S} s",
+            imp,
+            f"{imp:.3f} s" if imp is not None else "",
+            imp is not None and imp <= TARGET_IMPORT_S,
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--sizes", type=parse_sizes, default=[1_000_000, 5_000_000],
+                        help="comma-separated row counts (default 1M,5M; 100k works)")  # fmt: skip
+    parser.add_argument("--rows-10m", action="store_true", help="also run 10M rows")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"comma-separated subset of {','.join(ENGINES)}")  # fmt: skip
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.engines.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown or not names:
+        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    engines = [e for e in ENGINES.values() if e.name in names]
+    sizes = sorted(set(args.sizes + ([10_000_000] if args.rows_10m else [])))
+
+    load_before = os.getloadavg()
+    log(f"sizes {[human_rows(s) for s in sizes]}, engines {names}, {args.runs} runs each")
+    results: list[Result] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="orders-bench-") as tmp:
+            for rows in sizes:
+                results += bench_size(rows, args.seed, engines, args.runs, Path(tmp))
+    except BenchError as err:
+        print(f"benchmark FAILED: {err}", file=sys.stderr)
+        return 1
+    log("measuring the handler's import time")
+    imports = handler_import_time()
+    text = markdown(results, imports, machine(), (load_before, os.getloadavg()), args.runs, argv)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    log(f"wrote {args.output}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
