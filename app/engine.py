@@ -189,8 +189,8 @@ class _Interner:
             [self.codes.setdefault(v, len(self.codes)) for v in encoded.dictionary.to_pylist()],
             dtype=np.int64,
         )
-        indices: np.ndarray = encoded.indices.to_numpy(zero_copy_only=False)
-        return lookup[indices]
+        codes: np.ndarray = lookup[encoded.indices.to_numpy(zero_copy_only=False)]
+        return codes
 
     def encode_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if len(left) == 0:
@@ -294,8 +294,8 @@ def _hash_strings(values: pa.Array) -> np.ndarray:
     """64-bit hashes of strings: each distinct value of the batch is hashed once."""
     encoded = pc.dictionary_encode(values)
     hashes = np.asarray(pd.util.hash_array(encoded.dictionary.to_numpy(zero_copy_only=False)))
-    indices: np.ndarray = encoded.indices.to_numpy(zero_copy_only=False)
-    return hashes[indices]
+    per_row: np.ndarray = hashes[encoded.indices.to_numpy(zero_copy_only=False)]
+    return per_row
 
 
 # --------------------------------------------------------------------------- validation

@@ -106,18 +106,7 @@ class LocalStack:
             )
             stack = cls(endpoint, names, session, queue_url, dlq_url)
             if pump:
-                fn = handler or make_handler(
-                    Settings(output_bucket=names.output_bucket, log_level="WARNING"),
-                    s3=stack.client("s3"),
-                )
-                stack.pump = EventPump(
-                    stack.client("sqs"),
-                    queue_url,
-                    fn,
-                    names.queue,
-                    batch_size=batch_size,
-                    on_batch=on_batch,
-                )
+                stack.pump = stack.make_pump(handler, batch_size=batch_size, on_batch=on_batch)
                 stack.pump.start()
             yield stack
         finally:
@@ -129,6 +118,27 @@ class LocalStack:
                 os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
             else:
                 os.environ["POWERTOOLS_METRICS_DISABLED"] = saved
+
+    def make_pump(
+        self,
+        handler: Handler | None = None,
+        *,
+        batch_size: int = 10,
+        on_batch: BatchListener | None = None,
+    ) -> EventPump:
+        """An event pump on the reports queue; by default it runs the real reports handler."""
+        fn = handler or make_handler(
+            Settings(output_bucket=self.names.output_bucket, log_level="WARNING"),
+            s3=self.client("s3"),
+        )
+        return EventPump(
+            self.client("sqs"),
+            self.queue_url,
+            fn,
+            self.names.queue,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
 
     # ------------------------------------------------------------------ conveniences
 
