@@ -98,12 +98,19 @@ aws_opts=(--region "$region")
 [[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
 awsc() { aws "${aws_opts[@]}" "$@"; }
 
-# Prints the LastModified of s3://$1/$2, nothing if there is no such object.
-last_modified() {
-  local lm
-  lm="$(awsc s3api list-objects-v2 --bucket "$1" --prefix "$2" \
-    --query "Contents[?Key=='$2'].LastModified | [0]" --output text)" || return 1
-  [[ "$lm" == "None" ]] || printf '%s\n' "$lm"
+# Downloads s3://$1/$2 to $3 and prints its LastModified; status 3 if there is no such object.
+fetch() {
+  local out rc=0
+  out="$(awsc s3api get-object --bucket "$1" --key "$2" "$3" \
+    --query LastModified --output text 2>&1)" || rc=$?
+  if ((rc == 0)); then
+    printf '%s\n' "$out"
+  elif [[ "$out" == *NoSuchKey* || "$out" == *"(404)"* ]]; then
+    return 3
+  else
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
 }
 
 source_name="${key%.csv}"
@@ -116,9 +123,8 @@ log "uploading $file to s3://$input_bucket/$key"
 awsc s3api put-object --bucket "$input_bucket" --key "$key" --body "$file" \
   --content-type text/csv --query ETag --output text >&2 ||
   die "upload to s3://$input_bucket/$key failed"
-uploaded_at="$(last_modified "$input_bucket" "$key")" ||
-  die "cannot list s3://$input_bucket/$key"
-[[ -n "$uploaded_at" ]] || die "s3://$input_bucket/$key is not there after the upload"
+uploaded_at="$(awsc s3api head-object --bucket "$input_bucket" --key "$key" \
+  --query LastModified --output text)" || die "cannot read s3://$input_bucket/$key after the upload"
 [[ "$(date -u +%F)" == "${dates[0]}" ]] || dates+=("$(date -u +%F)")
 
 # Exit status 0: the manifest is at least as new as the upload, and its "status|dt|read|rejected"
@@ -127,10 +133,14 @@ manifest_check() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 path, manifest_lm, uploaded_lm = sys.argv[1:4]
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+def ts(s):  # the CLI prints ISO 8601 or RFC 1123 (HTTP date) depending on the API
+    try:
+        return datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return parsedate_to_datetime(s)
 if ts(manifest_lm) < ts(uploaded_lm):
     sys.exit(3)
 with open(path, encoding="utf-8") as fh:
@@ -160,11 +170,10 @@ log "waiting up to ${timeout}s for the manifest of $key in s3://$output_bucket/_
 while [[ -z "$found" ]]; do
   for dt in "${dates[@]}"; do
     manifest_key="_manifests/dt=$dt/$source_name.json"
-    manifest_lm="$(last_modified "$output_bucket" "$manifest_key")" ||
-      die "cannot list s3://$output_bucket/_manifests/ (check the bucket name and permissions)"
-    [[ -n "$manifest_lm" ]] || continue
-    awsc s3 cp --only-show-errors "s3://$output_bucket/$manifest_key" "$workdir/manifest.json" ||
-      die "cannot read s3://$output_bucket/$manifest_key"
+    rc=0
+    manifest_lm="$(fetch "$output_bucket" "$manifest_key" "$workdir/manifest.json")" || rc=$?
+    ((rc != 3)) || continue
+    ((rc == 0)) || die "cannot read s3://$output_bucket/$manifest_key (check the bucket and permissions)"
     rc=0
     summary="$(manifest_check "$workdir/manifest.json" "$manifest_lm" "$uploaded_at")" || rc=$?
     if ((rc == 0)); then
@@ -187,8 +196,7 @@ if [[ "$status" != "ok" ]]; then
   cat "$workdir/manifest.json"
   printf '\n'
   error_key="errors/dt=$dt/$source_name.json"
-  if awsc s3 cp --only-show-errors "s3://$output_bucket/$error_key" "$workdir/error.json" \
-    2>/dev/null; then
+  if fetch "$output_bucket" "$error_key" "$workdir/error.json" >/dev/null 2>&1; then
     printf 'error s3://%s/%s:\n' "$output_bucket" "$error_key"
     cat "$workdir/error.json"
     printf '\n'
@@ -199,7 +207,7 @@ fi
 log "processed: $rows_read rows read, $rows_rejected rejected (manifest s3://$output_bucket/$found)"
 for report in "${REPORTS[@]}"; do
   report_key="$report/dt=$dt/$source_name.csv"
-  awsc s3 cp --only-show-errors "s3://$output_bucket/$report_key" "$workdir/$report.csv" ||
+  fetch "$output_bucket" "$report_key" "$workdir/$report.csv" >/dev/null ||
     die "the manifest is there but s3://$output_bucket/$report_key cannot be read"
   printf '\n== %s  (s3://%s/%s)\n' "$report" "$output_bucket" "$report_key"
   print_table "$workdir/$report.csv"

@@ -135,6 +135,7 @@ def s3_event(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_the_image_cmd_runs_under_awslambdaric_and_writes_the_reports(
     moto_endpoint: str, tmp_path: Path
 ) -> None:

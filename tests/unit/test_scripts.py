@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -388,3 +389,116 @@ def test_script_is_strict_bash_and_shellcheck_clean(script: Path) -> None:
         [str(shellcheck), "--severity=style", str(script)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- upload_sample.sh against a real (moto) S3 and the real aws CLI -------------------------
+# Kept next to the other script tests; they start in-process moto servers, like functional/.
+
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def run_upload_sample(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRIPT_ENV}
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",  # the real aws CLI (v1)
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    return subprocess.run(
+        ["bash", str(SCRIPTS / "upload_sample.sh"), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.mark.slow
+def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
+    tmp_path: Path,
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        suffix = os.urandom(4).hex()
+        input_bucket, output_bucket = f"us-input-{suffix}", f"us-output-{suffix}"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        s3.create_bucket(Bucket=input_bucket)
+        s3.create_bucket(Bucket=output_bucket)
+        started = time.monotonic()
+
+        result = run_upload_sample(
+            tmp_path, "--endpoint-url", endpoint, "--input-bucket", input_bucket,
+            "--output-bucket", output_bucket, "--timeout", "3", "--interval", "0.5",
+        )  # fmt: skip
+
+        elapsed = time.monotonic() - started
+        uploaded = s3.head_object(Bucket=input_bucket, Key="sample_orders.csv")
+    finally:
+        server.stop()
+
+    assert result.returncode == 1, result.stderr
+    assert "timed out after 3s" in result.stderr
+    assert f"s3://{output_bucket}/_manifests/dt=" in result.stderr
+    assert result.stdout == ""
+    assert (
+        uploaded["ContentLength"] == (ROOT / "assessment_assets/sample_orders.csv").stat().st_size
+    )
+    assert elapsed < 30, f"took {elapsed:.1f}s for a 3s timeout"
+
+
+@pytest.mark.slow
+def test_upload_sample_prints_the_reports_from_the_local_stack(tmp_path: Path) -> None:
+    from app.local.stack import LocalStack
+
+    with LocalStack.start(env="local") as stack:
+        result = run_upload_sample(
+            tmp_path, "--endpoint-url", stack.endpoint_url,
+            "--input-bucket", stack.names.input_bucket,
+            "--output-bucket", stack.names.output_bucket,
+            "--timeout", "60", "--interval", "0.5",
+        )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    region_table = lines[lines.index(next(x for x in lines if "most_profitable_region" in x)) :]
+    assert region_table[1].split() == ["rank", "region", "profit", "revenue", "orders"]
+    assert region_table[2].split()[:3] == ["1", "East", "2465.50"]
+    assert "top_ship_mode_by_category" in result.stdout
+    assert "orders_by_category" in result.stdout
+    assert "rows read" in result.stderr
+
+
+@pytest.mark.slow
+def test_upload_sample_fails_clearly_when_the_pipeline_rejects_the_file(tmp_path: Path) -> None:
+    from app.local.stack import LocalStack
+
+    bad = tmp_path / "bad_orders.csv"
+    bad.write_text("order_id,region\n1,East\n")  # required columns missing: a file error
+
+    with LocalStack.start(env="local") as stack:
+        result = run_upload_sample(
+            tmp_path, "--endpoint-url", stack.endpoint_url,
+            "--input-bucket", stack.names.input_bucket,
+            "--output-bucket", stack.names.output_bucket,
+            "--file", str(bad), "--key", "bad_orders.csv", "--timeout", "60", "--interval", "0.5",
+        )  # fmt: skip
+
+    assert result.returncode == 1
+    assert "status 'failed'" in result.stderr
+    assert "errors/dt=" in result.stdout  # the error JSON is shown
+    assert "most_profitable_region" not in result.stdout
