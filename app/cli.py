@@ -226,17 +226,17 @@ def _local(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for record in records:
             for ref in objects_in(json.loads(record["body"])):
                 if record["messageId"] in failed:
-                    out.print(f"! {ref.key}: failed, will be retried (then the DLQ)")
+                    out.print(f"retry {ref.key}: failed, will be retried (then the DLQ)")
                     continue
                 manifest = stack.wait_for_manifest(ref.key, timeout=5)
                 if manifest["status"] == "ok":
                     rows = manifest["rows"]
                     out.print(
-                        f"✓ {ref.key}: {rows['read']} rows, {rows['rejected']} rejected -> "
+                        f"processed {ref.key}: {rows['read']} rows, {rows['rejected']} rejected -> "
                         f"s3://{stack.names.output_bucket}/"
                     )
                 else:
-                    out.print(f"✗ {ref.key}: {manifest['error']['message']}")
+                    out.print(f"rejected {ref.key}: {manifest['error']['message']}")
 
     try:
         context = LocalStack.start(port=args.port, on_batch=announce)

@@ -8,7 +8,6 @@ the rows themselves. No AWS here: the caller hands in a readable binary stream.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -120,26 +119,34 @@ class _CountingReader(io.RawIOBase):
 def _read_header(stream: IO[bytes]) -> tuple[list[str], bytes]:
     """Parse the header record ourselves, so that every column is read as text, by name."""
     head = b""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    text = ""
     while True:
         chunk = stream.read(_HEADER_PROBE)
         head += chunk
-        try:
-            text += decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            raise FileError("invalid_encoding", "the header is not valid UTF-8") from exc
-        if "\x00" in text:
-            raise FileError("not_text", "this is a binary file, not a text CSV")
-        complete = "\n" in text and text.count('"', 0, text.index("\n")) % 2 == 0
-        if complete or not chunk:
+        end = _record_end(head)
+        if end is not None or not chunk:
             break
     if not head:
         raise FileError("empty_file", "the file is empty (0 bytes)")
+    if b"\x00" in head[:_HEADER_PROBE]:
+        raise FileError("not_text", "this is a binary file, not a text CSV")
+    try:
+        text = head[: end if end is not None else len(head)].decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileError("invalid_encoding", "the header is not valid UTF-8 text") from exc
     header = next(csv.reader(io.StringIO(text)), [])
     if not any(h.strip() for h in header):
         raise FileError("no_header", "the first line is empty: expected a header row")
     return header, head
+
+
+def _record_end(data: bytes) -> int | None:
+    """Offset just past the first record's line end (quotes may hold newlines), if seen."""
+    start = 0
+    while (newline := data.find(b"\n", start)) >= 0:
+        if data.count(b'"', 0, newline) % 2 == 0:
+            return newline + 1
+        start = newline + 1
+    return None
 
 
 def _map_columns(header: list[str]) -> dict[str, str]:
