@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -52,6 +56,7 @@ REQUIRED_COLUMNS = (
     "quantity",
     "discount_percent",
 )
+NUMBER_COLUMNS = ("cost_price", "list_price", "quantity", "discount_percent")
 UNKNOWN_SHIP_MODES = frozenset({"not available", "unknown", ""})
 
 REPORT_COLUMNS = {
@@ -133,7 +138,12 @@ def _read_header(stream: IO[bytes]) -> tuple[list[str], bytes]:
         text = head[: end if end is not None else len(head)].decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileError("invalid_encoding", "the header is not valid UTF-8 text") from exc
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:
+        raise FileError("malformed_csv", f"the header is not well-formed CSV: {exc}") from exc
+    if end is None:  # the header is the whole file: pyarrow wants its line ended
+        head += b"\n"
     if not any(h.strip() for h in header):
         raise FileError("no_header", "the first line is empty: expected a header row")
     return header, head
@@ -171,169 +181,53 @@ def _map_columns(header: list[str]) -> dict[str, str]:
     return {c: found[c] for c in REQUIRED_COLUMNS}
 
 
-# --------------------------------------------------------------------------- folding
-
-
-class _Interner:
-    """Gives each distinct group label (or tuple of label codes) a stable small integer."""
-
-    def __init__(self) -> None:
-        self.codes: dict[Any, int] = {}
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def labels(self) -> list[Any]:
-        return list(self.codes)
-
-    def encode_strings(self, values: pa.Array) -> np.ndarray:
-        encoded = (
-            pc.dictionary_encode(values).combine_chunks()
-            if isinstance(values, pa.ChunkedArray)
-            else pc.dictionary_encode(values)
-        )
-        lookup = np.array(
-            [self.codes.setdefault(v, len(self.codes)) for v in encoded.dictionary.to_pylist()],
-            dtype=np.int64,
-        )
-        codes: np.ndarray = lookup[encoded.indices.to_numpy(zero_copy_only=False)]
-        return codes
-
-    def encode_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        if len(left) == 0:
-            return np.empty(0, dtype=np.int64)
-        width = int(right.max()) + 1
-        pairs, inverse = np.unique(left * width + right, return_inverse=True)
-        lookup = np.array(
-            [self.codes.setdefault(divmod(int(p), width), len(self.codes)) for p in pairs],
-            dtype=np.int64,
-        )
-        return lookup[inverse]
+# --------------------------------------------------------------------------- decoding
 
 
 @dataclass
-class _DistinctOrders:
-    """Exact-per-hash distinct (group, order) bookkeeping in 12 bytes a pair.
+class _Text:
+    """A text column of one batch: per-row codes into the batch's distinct values (trimmed)."""
 
-    Keys are 64-bit hashes of (order_id, group): two different pairs share one with probability
-    about n^2 / 2^65 (1e-6 at ten million pairs). Batches are appended and compacted with
-    np.unique once they outgrow the compacted set, so total work stays O(n log n).
-    """
+    codes: np.ndarray
+    values: list[str]
 
-    keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
-    groups: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    pending_keys: list[np.ndarray] = field(default_factory=list)
-    pending_groups: list[np.ndarray] = field(default_factory=list)
-    pending: int = 0
-
-    def add(self, order_hash: np.ndarray, group: np.ndarray) -> None:
-        key = order_hash ^ ((group.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
-        if len(key) > 1:  # an order's line items are usually adjacent: drop repeats cheaply
-            keep = np.empty(len(key), dtype=bool)
-            keep[0] = True
-            np.not_equal(key[1:], key[:-1], out=keep[1:])
-            key, group = key[keep], group[keep]
-        self.pending_keys.append(key)
-        self.pending_groups.append(group)
-        self.pending += len(key)
-        if self.pending > max(len(self.keys), 1 << 20):
-            self._compact()
-
-    def _compact(self) -> None:
-        if not self.pending:
-            return
-        keys = np.concatenate([self.keys, *self.pending_keys])
-        groups = np.concatenate([self.groups, *self.pending_groups])
-        self.pending_keys, self.pending_groups, self.pending = [], [], 0
-        self.keys, first = np.unique(keys, return_index=True)
-        self.groups = groups[first]
-
-    def counts(self, n_groups: int) -> np.ndarray:
-        self._compact()
-        return np.bincount(self.groups, minlength=n_groups)[:n_groups]
+    def per_row(self, flags: np.ndarray) -> np.ndarray:
+        result: np.ndarray = flags[self.codes]
+        return result
 
 
-class _Accumulator:
-    def __init__(self) -> None:
-        self.regions = _Interner()
-        self.categories = _Interner()
-        self.sub_categories = _Interner()
-        self.ship_modes = _Interner()
-        self.category_sub = _Interner()  # (category, sub_category)
-        self.category_ship = _Interner()  # (category, ship_mode)
-        self.profit = np.zeros(0)
-        self.revenue = np.zeros(0)
-        self.line_items = np.zeros(0, dtype=np.int64)
-        self.region_orders = _DistinctOrders()
-        self.category_sub_orders = _DistinctOrders()
-        self.category_ship_orders = _DistinctOrders()
-        self.category_known_orders = _DistinctOrders()
-
-    def fold(self, batch: dict[str, Any]) -> None:
-        region = self.regions.encode_strings(batch["region"])
-        category = self.categories.encode_strings(batch["category"])
-        sub = self.sub_categories.encode_strings(batch["sub_category"])
-        pair = self.category_sub.encode_pairs(category, sub)
-        order_hash = _hash_strings(batch["order_id"])
-
-        self.profit = _add(self.profit, region, batch["profit"], len(self.regions))
-        self.revenue = _add(self.revenue, region, batch["revenue"], len(self.regions))
-        self.line_items = _add(self.line_items, pair, None, len(self.category_sub))
-        self.region_orders.add(order_hash, region)
-        self.category_sub_orders.add(order_hash, pair)
-
-        known = batch["ship_known"]
-        ship = self.ship_modes.encode_strings(batch["ship_mode"].filter(pa.array(known)))
-        ship_pair = self.category_ship.encode_pairs(category[known], ship)
-        self.category_ship_orders.add(order_hash[known], ship_pair)
-        self.category_known_orders.add(order_hash[known], category[known])
+def _text(column: pa.Array) -> _Text:
+    encoded = pc.dictionary_encode(column)
+    values = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
+    return _Text(encoded.indices.to_numpy(zero_copy_only=False), values)
 
 
-def _add(total: np.ndarray, codes: np.ndarray, weights: Any, size: int) -> np.ndarray:
-    part = np.bincount(codes, weights=weights, minlength=size).astype(total.dtype)
-    if len(total) < size:
-        total = np.concatenate([total, np.zeros(size - len(total), dtype=total.dtype)])
-    total[: len(part)] += part
-    return total
+def _number(column: pa.Array) -> np.ndarray:
+    """Text to float64, NaN where the text is not a plain decimal number."""
+    try:
+        parsed = pc.cast(column, pa.float64())  # the fast path: every value is a number
+    except pa.ArrowInvalid:
+        trimmed = pc.utf8_trim_whitespace(column)
+        ok = pc.match_substring_regex(trimmed, _NUMBER)
+        parsed = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    values: np.ndarray = parsed.to_numpy(zero_copy_only=False)
+    return np.where(np.isfinite(values), values, np.nan)  # "nan" and "inf" are not amounts
 
 
-def _hash_strings(values: pa.Array) -> np.ndarray:
-    """64-bit hashes of strings: each distinct value of the batch is hashed once."""
-    encoded = pc.dictionary_encode(values)
-    hashes = np.asarray(pd.util.hash_array(encoded.dictionary.to_numpy(zero_copy_only=False)))
-    per_row: np.ndarray = hashes[encoded.indices.to_numpy(zero_copy_only=False)]
-    return per_row
+def _order_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the trimmed order ids (each distinct id of the batch hashed once)."""
+    encoded = pc.dictionary_encode(column)
+    ids = pc.utf8_trim_whitespace(encoded.dictionary)
+    hashes = np.asarray(
+        pd.util.hash_array(ids.to_numpy(zero_copy_only=False), categorize=False),
+        dtype=np.uint64,
+    )
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    empty = pc.equal(ids, "").to_numpy(zero_copy_only=False)
+    return hashes[codes], empty[codes]
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _number(values: pa.Array) -> pa.Array:
-    """Text to float64; null where the text is not a plain decimal number."""
-    ok = pc.match_substring_regex(values, _NUMBER)
-    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
-
-
-def _rules(cols: dict[str, pa.Array]) -> list[tuple[str, pa.Array]]:
-    """(column, bad-mask) for every rule of the row contract, in the contract's order."""
-    cost, price = _number(cols["cost_price"]), _number(cols["list_price"])
-    qty, disc = _number(cols["quantity"]), _number(cols["discount_percent"])
-
-    def bad(valid: pa.Array) -> pa.Array:
-        return pc.invert(pc.fill_null(valid, False))
-
-    whole = pc.equal(qty, pc.floor(qty))
-    return [
-        ("order_id", pc.equal(cols["order_id"], "")),
-        ("region", pc.equal(cols["region"], "")),
-        ("category", pc.equal(cols["category"], "")),
-        ("sub_category", pc.equal(cols["sub_category"], "")),
-        ("cost_price", bad(pc.greater_equal(cost, 0))),
-        ("list_price", bad(pc.greater_equal(price, 0))),
-        ("quantity", bad(pc.and_(whole, pc.greater_equal(qty, 1)))),
-        ("discount_percent", bad(pc.and_(pc.greater_equal(disc, 0), pc.less_equal(disc, 100)))),
-    ]
-
 
 _REASONS = {
     "order_id": "order_id is empty",
@@ -347,55 +241,242 @@ _REASONS = {
 }
 
 
+def _problems(
+    text: dict[str, _Text], empty_order: np.ndarray, num: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Per rule of the row contract, the rows that break it (NaN never passes a comparison)."""
+    qty = num["quantity"]
+    with np.errstate(invalid="ignore"):
+        problems = {
+            "order_id": empty_order,
+            **{
+                name: text[name].per_row(np.array([v == "" for v in text[name].values]))
+                for name in ("region", "category", "sub_category")
+            },
+            "cost_price": ~(num["cost_price"] >= 0),
+            "list_price": ~(num["list_price"] >= 0),
+            "quantity": ~((qty >= 1) & (qty == np.floor(qty))),
+            "discount_percent": ~(
+                (num["discount_percent"] >= 0) & (num["discount_percent"] <= 100)
+            ),
+        }
+    return problems
+
+
 class _Rejected:
+    """Rejected rows with their reasons; only bad rows ever reach Python loops."""
+
     def __init__(self, columns: dict[str, str]) -> None:
         self.columns = columns
         self.frames: list[pd.DataFrame] = []
         self.count = 0
-        self.malformed = 0  # records pyarrow skipped for a wrong field count
+        self.malformed: list[int] = []  # record numbers pyarrow skipped for a wrong field count
+        self.positions: dict[str, int] = {}  # original column name -> position in the header
 
     def add_invalid(
-        self,
-        raw: pa.RecordBatch,
-        rules: list[tuple[str, pa.Array]],
-        any_bad: pa.Array,
-        first_row: int,
+        self, raw: pa.RecordBatch, problems: dict[str, np.ndarray], bad: np.ndarray, offset: int
     ) -> None:
-        idx = np.flatnonzero(any_bad.to_numpy(zero_copy_only=False))
+        idx = np.flatnonzero(bad)
         frame = raw.take(pa.array(idx)).to_pandas()
-        masks = {name: mask.to_numpy(zero_copy_only=False)[idx] for name, mask in rules}
         reasons = []
-        for i in range(len(idx)):
+        for i, row in enumerate(idx):
             parts = [
                 _REASONS[name].format(value=frame.iloc[i][self.columns[name]])
-                for name, _ in rules
-                if masks[name][i]
+                for name, mask in problems.items()
+                if mask[row]
             ]
             reasons.append("; ".join(parts))
         frame.insert(0, "reason", reasons)
-        frame.insert(0, "row", (idx + first_row).astype(str))
+        frame.insert(0, "row", idx + offset)  # index among parsed records, numbered in frame()
         self.frames.append(frame)
         self.count += len(idx)
 
     def add_malformed(self, row: pacsv.InvalidRow) -> None:
-        fields = next(csv.reader(io.StringIO(row.text)), [])
-        names = list(self.columns.values())
-        record = {
-            "row": "",
-            "reason": (
-                f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text!r}"
-            ),
-        }
-        record.update(dict(zip(names, fields, strict=False)))
+        try:
+            fields = next(csv.reader(io.StringIO(row.text, newline="")), [])
+        except csv.Error:
+            fields = [row.text]
+        reason = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text!r}"
+        record: dict[str, Any] = {"row": -row.number, "reason": reason}  # negative: a number
+        for name, position in self.positions.items():  # fields under their own columns
+            record[name] = fields[position] if position < len(fields) else ""
         self.frames.append(pd.DataFrame([record]))
         self.count += 1
-        self.malformed += 1
+        self.malformed.append(row.number)
 
     def frame(self) -> pd.DataFrame:
+        """All rejected rows in file order; `row` is the record number, the header being 1."""
         columns = ["row", "reason", *self.columns.values()]
         if not self.frames:
             return pd.DataFrame(columns=columns)
-        return pd.concat(self.frames, ignore_index=True).reindex(columns=columns).fillna("")
+        frame = pd.concat(self.frames, ignore_index=True).reindex(columns=columns)
+        skipped, shift, numbers = sorted(self.malformed), 0, []
+        for index in frame["row"].astype(int):
+            if index < 0:  # a malformed record: pyarrow told its number
+                numbers.append(-index)
+                continue
+            while shift < len(skipped) and skipped[shift] <= index + 2 + shift:
+                shift += 1  # well-formed records after a skipped one move down a line
+            numbers.append(index + 2 + shift)
+        frame["row"] = numbers
+        return frame.sort_values("row", kind="stable").fillna("").astype({"row": str})
+
+
+# --------------------------------------------------------------------------- folding
+
+
+class _Interner:
+    """Gives each distinct group label (or pair of label codes) a stable small integer."""
+
+    def __init__(self) -> None:
+        self.codes: dict[Any, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def labels(self) -> list[Any]:
+        return list(self.codes)
+
+    def encode(self, text: _Text, good: np.ndarray | None) -> np.ndarray:
+        """Codes of the good rows; labels seen only on rejected rows are never interned."""
+        codes = text.codes if good is None else text.codes[good]
+        used = np.zeros(len(text.values), dtype=bool)
+        used[codes] = True
+        lookup = np.array(
+            [
+                self.codes.setdefault(v, len(self.codes)) if u else -1
+                for v, u in zip(text.values, used, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        result: np.ndarray = lookup[codes]
+        return result
+
+    def encode_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if len(left) == 0:
+            return np.empty(0, dtype=np.int64)
+        width = int(right.max()) + 1
+        pairs, inverse = np.unique(left * width + right, return_inverse=True)
+        lookup = np.array(
+            [self.codes.setdefault(divmod(int(p), width), len(self.codes)) for p in pairs],
+            dtype=np.int64,
+        )
+        codes: np.ndarray = lookup[inverse]
+        return codes
+
+
+SETS = 4  # distinct (group, order) sets: region, category/sub, category/ship mode, category
+_REGION, _CATEGORY_SUB, _CATEGORY_SHIP, _CATEGORY = range(SETS)
+
+
+class _DistinctOrders:
+    """How many distinct orders each group has, for all four sets, in flat memory.
+
+    Each (set, group, order) becomes a 64-bit key (a hash of the order id mixed with the set
+    and group: two different pairs share a key with probability about n^2 / 2^65, 1e-6 at ten
+    million pairs) plus its tagged group. Pairs are spilled to PARTITIONS files by the key's top
+    bits; at the end each partition is deduplicated on its own, so memory holds one partition's
+    pairs, not all of them, and does not grow with the file.
+    """
+
+    PARTITIONS = 64
+    RECORD = np.dtype([("key", "<u8"), ("group", "<i4")])  # < 2^31 groups: rows bound them
+
+    def __init__(self, directory: Path) -> None:
+        self.files = [open(directory / f"p{i:02d}.bin", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
+        self.max_group = -1
+
+    def add(self, which: int, order_hash: np.ndarray, group: np.ndarray) -> None:
+        if len(group) == 0:
+            return
+        tagged = group * SETS + which
+        key = order_hash ^ ((tagged.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
+        keep = np.empty(len(key), dtype=bool)  # an order's lines are usually adjacent:
+        keep[0] = True  # drop those repeats cheaply before they reach the disk
+        np.not_equal(key[1:], key[:-1], out=keep[1:])
+        records = np.empty(int(keep.sum()), dtype=self.RECORD)
+        records["key"], records["group"] = key[keep], tagged[keep]
+        part = (records["key"] >> np.uint64(58)).astype(np.uint8)
+        order = np.argsort(part, kind="stable")
+        records, bounds = records[order], np.bincount(part, minlength=self.PARTITIONS).cumsum()
+        start = 0
+        for i, end in enumerate(bounds):
+            if end > start:
+                records[start:end].tofile(self.files[i])
+            start = end
+        self.max_group = max(self.max_group, int(tagged.max()))
+
+    def counts(self) -> np.ndarray:
+        """Distinct orders per tagged group (group * SETS + set)."""
+        total = np.zeros(self.max_group + 1, dtype=np.int64)
+        for handle in self.files:
+            handle.close()
+            records = np.fromfile(handle.name, dtype=self.RECORD)
+            unique = ~pd.Series(records["key"]).duplicated().to_numpy()
+            total += np.bincount(records["group"][unique], minlength=len(total))
+        return total
+
+
+class _Accumulator:
+    def __init__(self, spill: Path) -> None:
+        self.regions = _Interner()
+        self.categories = _Interner()
+        self.sub_categories = _Interner()
+        self.ship_modes = _Interner()
+        self.category_sub = _Interner()  # (category, sub_category)
+        self.category_ship = _Interner()  # (category, ship_mode)
+        self.profit = np.zeros(0)
+        self.revenue = np.zeros(0)
+        self.line_items = np.zeros(0, dtype=np.int64)
+        self.orders = _DistinctOrders(spill)
+        self._counts: np.ndarray | None = None
+
+    def fold(
+        self,
+        text: dict[str, _Text],
+        num: dict[str, np.ndarray],
+        order: np.ndarray,
+        good: np.ndarray | None,
+    ) -> None:
+        def rows(values: np.ndarray) -> np.ndarray:
+            return values if good is None else values[good]
+
+        region = self.regions.encode(text["region"], good)
+        category = self.categories.encode(text["category"], good)
+        sub = self.sub_categories.encode(text["sub_category"], good)
+        ship = text["ship_mode"]
+        known = rows(
+            ship.per_row(np.array([v.lower() not in UNKNOWN_SHIP_MODES for v in ship.values]))
+        )
+        ship_code = self.ship_modes.encode(ship, good)
+        order = rows(order)
+        price, disc = rows(num["list_price"]), rows(num["discount_percent"])
+        cost, qty = rows(num["cost_price"]), rows(num["quantity"])
+        net = price * (1 - disc / 100)
+
+        pair = self.category_sub.encode_pairs(category, sub)
+        ship_pair = self.category_ship.encode_pairs(category[known], ship_code[known])
+        self.profit = _add(self.profit, region, (net - cost) * qty, len(self.regions))
+        self.revenue = _add(self.revenue, region, net * qty, len(self.regions))
+        self.line_items = _add(self.line_items, pair, None, len(self.category_sub))
+        self.orders.add(_REGION, order, region)
+        self.orders.add(_CATEGORY_SUB, order, pair)
+        self.orders.add(_CATEGORY_SHIP, order[known], ship_pair)
+        self.orders.add(_CATEGORY, order[known], category[known])
+
+    def distinct(self, which: int, size: int) -> np.ndarray:
+        if self._counts is None:
+            self._counts = self.orders.counts()
+        counts = self._counts[which::SETS]
+        return np.concatenate([counts, np.zeros(max(0, size - len(counts)), dtype=np.int64)])[:size]
+
+
+def _add(total: np.ndarray, codes: np.ndarray, weights: Any, size: int) -> np.ndarray:
+    part = np.bincount(codes, weights=weights, minlength=size).astype(total.dtype)
+    if len(total) < size:
+        total = np.concatenate([total, np.zeros(size - len(total), dtype=total.dtype)])
+    total[: len(part)] += part
+    return total
 
 
 # --------------------------------------------------------------------------- the engine
@@ -407,7 +488,7 @@ def _batches(
     header, head = _read_header(stream)
     reader = _CountingReader(head, stream, on_bytes)
     columns.update(_map_columns(header))
-    rejected.columns = columns
+    rejected.positions = {name: header.index(name) for name in columns.values()}
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         rejected.add_malformed(row)
@@ -417,7 +498,7 @@ def _batches(
     try:
         csv_reader = pacsv.open_csv(
             reader,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 newlines_in_values=True, invalid_row_handler=on_invalid
             ),
@@ -433,19 +514,43 @@ def _batches(
 
 
 def _guard(csv_reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
-    while True:
+    """Batches in file order, parsed one ahead on a second thread (pyarrow frees the GIL),
+    so that parsing the next block overlaps folding this one."""
+    ready: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
         try:
-            batch = csv_reader.read_next_batch()
-        except StopIteration:
-            return
-        except pa.ArrowInvalid as exc:
-            raise _file_error(exc) from exc
-        yield batch
+            for batch in iter(csv_reader.read_next_batch, None):  # ends on StopIteration
+                while not stop.is_set():
+                    try:
+                        ready.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(exc)
+
+    worker = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, pa.ArrowInvalid):
+                raise _file_error(item) from item
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _file_error(exc: pa.ArrowInvalid) -> FileError:
     text = str(exc)
-    if "UTF8" in text or "UTF-8" in text:
+    if any(sign in text for sign in ("UTF8", "UTF-8", "utf-8", "can't decode", "\ufffd")):
         return FileError("invalid_encoding", "the file is not valid UTF-8 text", detail=text)
     return FileError("malformed_csv", f"the file is not a well-formed CSV: {text}", detail=text)
 
@@ -454,52 +559,37 @@ def run(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> Res
     """Fold a whole orders CSV into the three reports; raise FileError for a bad file."""
     columns: dict[str, str] = {}
     rejected = _Rejected(columns)
-    acc = _Accumulator()
-    batches, reader = _batches(stream, columns, rejected, on_bytes or (lambda _n: None))
-    rows = 0
-    for raw in batches:
-        first_row = rows + 2  # the header is row 1
-        rows += raw.num_rows
-        cols = {name: pc.utf8_trim_whitespace(raw.column(columns[name])) for name in columns}
-        rules = _rules(cols)
-        any_bad = rules[0][1]
-        for _, mask in rules[1:]:
-            any_bad = pc.or_(any_bad, mask)
-        if pc.any(any_bad).as_py():
-            rejected.add_invalid(raw, rules, any_bad, first_row)
-            good = pc.invert(any_bad)
-            cols = {name: col.filter(good) for name, col in cols.items()}
-        if len(cols["order_id"]) == 0:
-            continue
-        acc.fold(_money(cols))
+    with tempfile.TemporaryDirectory(prefix="orders-pipeline-") as spill:
+        acc = _Accumulator(Path(spill))
+        batches, reader = _batches(stream, columns, rejected, on_bytes or (lambda _n: None))
+        rows = 0
+        for raw in batches:
+            offset = rows
+            rows += raw.num_rows
+            column = {name: raw.column(columns[name]) for name in columns}
+            text = {
+                n: _text(column[n]) for n in ("region", "category", "sub_category", "ship_mode")
+            }
+            num = {n: _number(column[n]) for n in NUMBER_COLUMNS}
+            order, empty_order = _order_hashes(column["order_id"])
+            problems = _problems(text, empty_order, num)
+            bad = np.logical_or.reduce(list(problems.values()))
+            good = None
+            if bad.any():
+                rejected.add_invalid(raw, problems, bad, offset)
+                good = ~bad
+                if not good.any():
+                    continue
+            acc.fold(text, num, order, good)
+        reports = _finish(acc)
     return Result(
-        reports=_finish(acc),
+        reports=reports,
         rejected=rejected.frame(),
-        rows_read=rows + rejected.malformed,
+        rows_read=rows + len(rejected.malformed),
         rows_rejected=rejected.count,
         bytes_read=reader.total,
         columns=dict(columns),
     )
-
-
-def _money(cols: dict[str, pa.Array]) -> dict[str, Any]:
-    cost = _number(cols["cost_price"]).to_numpy(zero_copy_only=False)
-    price = _number(cols["list_price"]).to_numpy(zero_copy_only=False)
-    qty = _number(cols["quantity"]).to_numpy(zero_copy_only=False)
-    disc = _number(cols["discount_percent"]).to_numpy(zero_copy_only=False)
-    net = price * (1 - disc / 100)
-    ship = cols["ship_mode"]
-    known = ~np.isin(pc.utf8_lower(ship).to_numpy(zero_copy_only=False), list(UNKNOWN_SHIP_MODES))
-    return {
-        "order_id": cols["order_id"],
-        "region": cols["region"],
-        "category": cols["category"],
-        "sub_category": cols["sub_category"],
-        "ship_mode": ship,
-        "ship_known": known,
-        "revenue": net * qty,
-        "profit": (net - cost) * qty,
-    }
 
 
 # --------------------------------------------------------------------------- finishing
@@ -524,7 +614,7 @@ def _regions(acc: _Accumulator) -> pd.DataFrame:
             "region": acc.regions.labels(),
             "profit": np.round(acc.profit[:n], 2) + 0.0,
             "revenue": acc.revenue[:n],
-            "orders": acc.region_orders.counts(n),
+            "orders": acc.distinct(_REGION, n),
         }
     )
     frame = frame.sort_values(["profit", "region"], ascending=[False, True], kind="stable")
@@ -543,12 +633,12 @@ def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
             "category": [categories[c] for c, _ in pairs],
             "ship_mode": [modes[m] for _, m in pairs],
             "category_code": [c for c, _ in pairs],
-            "orders": acc.category_ship_orders.counts(n),
+            "orders": acc.distinct(_CATEGORY_SHIP, n),
         }
     )
     if n == 0:
         return pd.DataFrame(columns=REPORT_COLUMNS["top_ship_mode_by_category"])
-    known = acc.category_known_orders.counts(len(acc.categories))
+    known = acc.distinct(_CATEGORY, len(acc.categories))
     frame["known"] = known[frame["category_code"].to_numpy(dtype=np.int64)]
     top = frame[frame["orders"] == frame.groupby("category")["orders"].transform("max")].copy()
     top["share"] = [f"{v:.4f}" for v in top["orders"] / top["known"]]
@@ -564,7 +654,7 @@ def _categories(acc: _Accumulator) -> pd.DataFrame:
         {
             "category": [categories[c] for c, _ in pairs],
             "sub_category": [subs[s] for _, s in pairs],
-            "orders": acc.category_sub_orders.counts(n),
+            "orders": acc.distinct(_CATEGORY_SUB, n),
             "line_items": acc.line_items[:n],
         }
     )

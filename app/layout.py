@@ -19,7 +19,7 @@ def source_name(key: str) -> str:
     the same objects. A trailing ".csv" is dropped; every byte outside [A-Za-z0-9._-] becomes
     ~XX; a key without ".csv" gets a trailing "~" (which no escaped key can end with otherwise).
     """
-    stem, marker = (key[:-4], "") if key.endswith(".csv") else (key, "~")
+    stem, marker = (key[:-4], "") if key.endswith(".csv") and key != ".csv" else (key, "~")
     escaped = "".join(chr(b) if b in _SAFE else f"~{b:02X}" for b in stem.encode("utf-8"))
     return escaped + marker
 
