@@ -91,6 +91,10 @@ class Result:
     def maxrss_mb(self) -> float:
         return max(r.maxrss_mb for r in self.runs)
 
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
 
 @dataclass
 class ImportTime:
@@ -181,7 +185,7 @@ def diff(expected: dict[str, str], actual: dict[str, str], a: str, b: str) -> st
     out: list[str] = []
     for report in REPORTS:
         if expected[report] != actual[report]:
-            out.extend(
+            lines = list(
                 difflib.unified_diff(
                     expected[report].splitlines(),
                     actual[report].splitlines(),
@@ -190,6 +194,9 @@ def diff(expected: dict[str, str], actual: dict[str, str], a: str, b: str) -> st
                     lineterm="",
                 )
             )
+            if not lines:  # differs only in line ends or a trailing newline
+                lines = [f"{report}: {a} {expected[report]!r}", f"{report}: {b} {actual[report]!r}"]
+            out.extend(lines)
     return "\n".join(out)
 
 
@@ -215,7 +222,7 @@ def bench_size(
             result.runs.append(run)
             log(
                 f"{human_rows(rows)} {engine.name} run {i + 1}/{runs}: {run.wall_s:.2f} s, "
-                f"peak RSS {run.maxrss_mb:,.0f} MB, load {run.load1:.2f}"
+                f"CPU {run.cpu_s:.2f} s, peak RSS {run.maxrss_mb:,.0f} MB, load {run.load1:.2f}"
             )
             if baseline is None:
                 baseline = (engine.name, texts)
@@ -341,6 +348,7 @@ def markdown(
         "",
         f"Each engine runs {runs} times, each time in a fresh process (start-up and imports "
         "included): wall = median, peak RSS = the largest of the runs (ru_maxrss), "
+        "CPU = user + system seconds (median; above wall when an engine uses both cores), "
         "rows/s and MB/s from the median wall, ratio = wall / DuckDB's wall on the same file. "
         "All engines agreed on all three reports (CSV text after normalising numbers to the "
         "contract's decimals).",
@@ -358,14 +366,16 @@ def markdown(
             "",
             f"## {rows:,} rows ({size / 1e6:,.0f} MB)",
             "",
-            "| engine | wall s (median) | runs s | peak RSS MB | rows/s | MB/s | vs DuckDB |",
-            "|---|---:|---|---:|---:|---:|---:|",
+            "| engine | wall s (median) | runs s | CPU s | peak RSS MB | rows/s | MB/s "
+            "| vs DuckDB |",
+            "|---|---:|---|---:|---:|---:|---:|---:|",
         ]
         for r in group:
             ratio = f"{r.wall_s / duck.wall_s:.2f}x" if duck else "-"
             lines.append(
                 f"| {r.engine.name} | {r.wall_s:.2f} | "
-                f"{' / '.join(f'{x.wall_s:.2f}' for x in r.runs)} | {r.maxrss_mb:,.0f} | "
+                f"{' / '.join(f'{x.wall_s:.2f}' for x in r.runs)} | {r.cpu_s:.2f} | "
+                f"{r.maxrss_mb:,.0f} | "
                 f"{fmt_rate(rows / r.wall_s)} | {size / 1e6 / r.wall_s:,.1f} | {ratio} |"
             )
     lines += ["", "## Handler import", ""]
