@@ -65,7 +65,7 @@ REPORT_COLUMNS = {
     "orders_by_category": ["category", "sub_category", "orders", "line_items"],
 }
 
-BLOCK_SIZE = 1 << 20  # CSV bytes per batch: pyarrow's parse buffers grow with it (1 MiB: ~140 MB peak)
+BLOCK_SIZE = 1 << 20  # CSV bytes per batch: pyarrow's parse buffers grow with it
 _HEADER_PROBE = 1 << 16
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
