@@ -1,7 +1,7 @@
-# One customer managed key for the stack: S3 (SSE-KMS with bucket keys), SNS, SQS, the log group,
+# One customer managed key for the stack: S3 (SSE-KMS with bucket keys), SNS, the log group,
 # the function's environment, ECR and Athena results. A customer managed key (not the AWS managed
-# aws/sns, aws/sqs keys) is needed because S3 must publish to the encrypted topic and SNS must
-# deliver to the encrypted queue, and only a key policy we own can allow those services.
+# aws/sns key) is needed because S3 and CloudWatch must publish to the encrypted topics, and only a
+# key policy we own can allow those services. The queues use SSE-SQS (see main.tf).
 
 locals {
   key_user_actions = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -61,10 +61,10 @@ data "aws_iam_policy_document" "kms" {
     actions   = local.key_user_actions
     resources = ["*"]
 
-    # S3 -> landing topic, SNS -> reports queue, CloudWatch alarms -> alarm topic.
+    # S3 -> encrypted landing topic, CloudWatch alarms -> encrypted alarm topic.
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+      identifiers = ["s3.amazonaws.com", "cloudwatch.amazonaws.com"]
     }
 
     condition {
@@ -102,7 +102,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "this" {
-  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SQS, SNS, logs, ECR, Athena)."
+  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SNS, logs, ECR, Athena, Lambda env)."
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json

@@ -66,8 +66,10 @@ module "reports_queue" {
   function_timeout_seconds        = var.timeout
   maximum_batching_window_seconds = var.maximum_batching_window_seconds
   max_receive_count               = var.max_receive_count
-  kms_key_arn                     = aws_kms_key.this.arn
-  alarm_actions                   = [module.alarms.topic_arn]
+  # SSE-SQS: messages hold only S3 event metadata (bucket, key, size), no order data; SQS-managed
+  # keys cost nothing and need no key policy for SNS.
+  kms_key_arn   = null
+  alarm_actions = [module.alarms.topic_arn]
 }
 
 module "fanout" {
@@ -124,7 +126,7 @@ module "reports_function" {
       resources = [module.output_bucket.objects_arn]
     },
     {
-      # SSE-KMS objects and queue messages: decrypt to read, data keys to write.
+      # SSE-KMS objects: decrypt to read the input, a data key to write the output.
       sid       = "UseStackKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [aws_kms_key.this.arn]

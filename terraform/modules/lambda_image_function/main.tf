@@ -121,6 +121,7 @@ resource "aws_lambda_event_source_mapping" "sqs" {
   count = var.sqs_event_source == null ? 0 : 1
 
   event_source_arn                   = var.sqs_event_source.queue_arn
+  enabled                            = var.event_source_mapping_enabled
   function_name                      = aws_lambda_function.this.arn
   batch_size                         = var.sqs_event_source.batch_size
   maximum_batching_window_in_seconds = var.sqs_event_source.maximum_batching_window_in_seconds

@@ -173,6 +173,13 @@ variable "sqs_event_source" {
   }
 }
 
+variable "event_source_mapping_enabled" {
+  description = "Whether the SQS mapping polls. false pauses processing (messages wait in the queue) without removing anything."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "permissions_boundary_arn" {
   description = "Permissions boundary of the role, if the account requires one."
   type        = string

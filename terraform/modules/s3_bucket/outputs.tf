@@ -17,3 +17,8 @@ output "bucket_regional_domain_name" {
   description = "Regional domain name of the bucket."
   value       = aws_s3_bucket.this.bucket_regional_domain_name
 }
+
+output "tls_only_policy_json" {
+  description = "The TLS-only bucket policy document (attached when tls_only_policy is true)."
+  value       = data.aws_iam_policy_document.tls_only.json
+}

@@ -60,6 +60,13 @@ variable "expiration_rules" {
   }
 }
 
+variable "tls_only_policy" {
+  description = "Attach the bucket policy denying every request not made over TLS (aws:SecureTransport = false). Keep true; only emulators that mis-evaluate Deny conditions (moto denies every request) need false."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "force_destroy" {
   description = "Let terraform destroy delete a non-empty bucket. Off by default: scripts/destroy.sh empties buckets explicitly."
   type        = bool

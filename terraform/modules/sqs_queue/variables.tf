@@ -103,6 +103,13 @@ variable "kms_data_key_reuse_period_seconds" {
   }
 }
 
+variable "restrict_dlq_sources" {
+  description = "Attach a redrive allow policy so that only this queue may use the DLQ. (Off only for emulators that lack RedriveAllowPolicy.)"
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "age_alarm_threshold_seconds" {
   description = "Alarm when the oldest message in the main queue is at least this old."
   type        = number

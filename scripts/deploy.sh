@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# One command to deploy the reports pipeline:
+#   1. terraform apply of the ECR repository alone (-target): the function needs an image digest,
+#      and the image needs a repository to be pushed to;
+#   2. scripts/build_and_push.sh: build the arm64 image, push it, read its digest;
+#   3. terraform apply of the whole stack with that image (by digest);
+#   4. scripts/upload_sample.sh: upload the sample orders file and wait for its reports.
+# Safe to run again: every step converges (an existing image tag is reused, not rebuilt).
+set -euo pipefail
+
+readonly PROG="deploy.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/deploy.sh --owner OWNER [--env ENV] [--region REGION] [--profile PROFILE]
+                         [--backend-config FILE|KEY=VALUE]... [--var-file FILE]
+                         [--name-prefix PREFIX] [--alarm-email EMAIL] [--tag TAG]
+                         [--stack-dir DIR] [--endpoint-url URL] [--sample-timeout SECONDS]
+                         [--auto-approve]
+
+Deploys terraform/reports_pipeline: ECR repository first, then the image (build and push),
+then the whole stack with the image digest, then the sample upload test.
+
+Options (environment variable in brackets):
+  --owner OWNER          Owner tag on every resource            [TF_VAR_owner]
+                         (may also come from --var-file or terraform.tfvars)
+  --env ENV              environment, part of the names (default in the stack: dev)
+  --region REGION        AWS region                             [AWS_REGION, AWS_DEFAULT_REGION]
+  --profile PROFILE      AWS profile for terraform and the aws CLI   [AWS_PROFILE]
+  --backend-config X     passed to `terraform init -backend-config=X`; repeatable. A file
+                         (bucket = "...", key = "...", region = "...", use_lockfile = true)
+                         or KEY=VALUE. Needed on the first run in a working copy.
+  --var-file FILE        extra terraform variables file
+  --name-prefix PREFIX   prefix of every resource name (default: orders-pipeline-<env>)
+  --alarm-email EMAIL    subscribe this address to the alarm topic
+  --tag TAG              image tag (default: git short SHA, see build_and_push.sh)
+  --stack-dir DIR        the Terraform root (default: terraform/reports_pipeline)
+  --endpoint-url URL     AWS endpoint override for the aws CLI steps (emulators)  [AWS_ENDPOINT_URL]
+  --sample-timeout S     how long the sample upload test waits for the reports (default 180)
+  --auto-approve         do not ask before each terraform apply
+  -h, --help             show this help
+
+Needs: terraform >= 1.10, aws CLI, docker with buildx (see terraform/README.md).
+EOF
+}
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$1" >&2
+  exit "${2:-1}"
+}
+usage_error() {
+  printf '%s: error: %s (see --help)\n' "$PROG" "$1" >&2
+  exit 2
+}
+log() { printf '\n[%s] %s\n' "$PROG" "$*" >&2; }
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stack_dir="$root/terraform/reports_pipeline"
+owner="${TF_VAR_owner:-}"
+env_name=""
+region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+profile="${AWS_PROFILE:-}"
+endpoint_url="${AWS_ENDPOINT_URL:-}"
+name_prefix=""
+alarm_email=""
+tag=""
+var_file=""
+sample_timeout=180
+auto_approve=false
+backend_configs=()
+
+while (($# > 0)); do
+  case "$1" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --auto-approve)
+      auto_approve=true
+      shift
+      ;;
+    --owner | --env | --region | --profile | --backend-config | --var-file | --name-prefix | \
+      --alarm-email | --tag | --stack-dir | --endpoint-url | --sample-timeout)
+      (($# >= 2)) && [[ -n "$2" ]] || usage_error "$1 needs a value"
+      case "$1" in
+        --owner) owner="$2" ;;
+        --env) env_name="$2" ;;
+        --region) region="$2" ;;
+        --profile) profile="$2" ;;
+        --backend-config) backend_configs+=("$2") ;;
+        --var-file) var_file="$2" ;;
+        --name-prefix) name_prefix="$2" ;;
+        --alarm-email) alarm_email="$2" ;;
+        --tag) tag="$2" ;;
+        --stack-dir) stack_dir="$2" ;;
+        --endpoint-url) endpoint_url="$2" ;;
+        --sample-timeout) sample_timeout="$2" ;;
+      esac
+      shift 2
+      ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+done
+
+[[ -n "$region" ]] || usage_error "missing --region (or env AWS_REGION / AWS_DEFAULT_REGION)"
+[[ -d "$stack_dir" ]] || usage_error "stack directory not found: $stack_dir"
+stack_dir="$(cd "$stack_dir" && pwd)"
+if [[ -n "$var_file" ]]; then
+  [[ -f "$var_file" ]] || usage_error "--var-file not found: $var_file"
+  var_file="$(cd "$(dirname "$var_file")" && pwd)/$(basename "$var_file")"
+fi
+if [[ -z "$owner" && -z "$var_file" && ! -f "$stack_dir/terraform.tfvars" ]]; then
+  usage_error "missing --owner (or TF_VAR_owner, a --var-file or terraform.tfvars setting owner)"
+fi
+[[ "$sample_timeout" =~ ^[0-9]+$ ]] || usage_error "--sample-timeout must be a number of seconds"
+for i in "${!backend_configs[@]}"; do
+  bc="${backend_configs[$i]}"
+  if [[ "$bc" != *=* ]]; then
+    [[ -f "$bc" ]] || usage_error "--backend-config file not found: $bc"
+    backend_configs[i]="$(cd "$(dirname "$bc")" && pwd)/$(basename "$bc")"
+  fi
+done
+
+for tool in terraform aws; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH (see terraform/README.md, Prerequisites)"
+done
+
+# Terraform arguments shared by both applies.
+tf_vars=(-var "region=$region")
+[[ -z "$owner" ]] || tf_vars+=(-var "owner=$owner")
+[[ -z "$env_name" ]] || tf_vars+=(-var "env=$env_name")
+[[ -z "$profile" ]] || tf_vars+=(-var "aws_profile=$profile")
+[[ -z "$name_prefix" ]] || tf_vars+=(-var "name_prefix=$name_prefix")
+[[ -z "$alarm_email" ]] || tf_vars+=(-var "alarm_email=$alarm_email")
+[[ -z "$var_file" ]] || tf_vars+=(-var-file "$var_file")
+apply_opts=(-input=false)
+if [[ "$auto_approve" == true ]]; then apply_opts+=(-auto-approve); fi
+
+# Options for the aws CLI based scripts.
+aws_opts=(--region "$region")
+[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
+[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
+
+tf() { terraform -chdir="$stack_dir" "$@"; }
+
+log "1/5 terraform init ($stack_dir)"
+init_opts=(-input=false)
+for bc in "${backend_configs[@]}"; do init_opts+=("-backend-config=$bc"); done
+tf init "${init_opts[@]}" >&2 ||
+  die "terraform init failed. On the first run pass --backend-config (see terraform/README.md, State)."
+
+log "2/5 terraform apply: the ECR repository alone (the function needs an image first)"
+tf apply "${apply_opts[@]}" "${tf_vars[@]}" -target=module.ecr >&2 ||
+  die "terraform apply of the ECR repository failed"
+repository="$(tf output -raw ecr_repository_name)" ||
+  die "cannot read the ecr_repository_name output"
+
+log "3/5 build and push the image to $repository"
+build_opts=(--repository "$repository" "${aws_opts[@]}")
+[[ -z "$tag" ]] || build_opts+=(--tag "$tag")
+image_uri="$("$root/scripts/build_and_push.sh" "${build_opts[@]}" | tail -n 1)" ||
+  die "scripts/build_and_push.sh failed"
+[[ "$image_uri" =~ ^[^@[:space:]]+@sha256:[0-9a-f]{64}$ ]] ||
+  die "scripts/build_and_push.sh did not print URI@sha256:<digest> (got '$image_uri')"
+
+log "4/5 terraform apply: the whole stack with $image_uri"
+tf apply "${apply_opts[@]}" "${tf_vars[@]}" -var "image_uri=$image_uri" >&2 ||
+  die "terraform apply of the stack failed"
+input_bucket="$(tf output -raw input_bucket)"
+output_bucket="$(tf output -raw output_bucket)"
+
+log "5/5 sample upload test: s3://$input_bucket -> s3://$output_bucket"
+"$root/scripts/upload_sample.sh" --input-bucket "$input_bucket" --output-bucket "$output_bucket" \
+  --timeout "$sample_timeout" "${aws_opts[@]}" ||
+  die "the sample upload test failed: see the function's logs (/aws/lambda/$(tf output -raw function_name)) and the DLQ"
+
+log "deployed: function $(tf output -raw function_name), image $image_uri"
+tf output >&2
