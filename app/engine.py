@@ -268,7 +268,7 @@ class _Rejected:
 
     def __init__(self, columns: dict[str, str]) -> None:
         self.columns = columns
-        self.frames: list[pd.DataFrame] = []
+        self.records: list[dict[str, Any]] = []
         self.count = 0
         self.malformed: list[int] = []  # record numbers pyarrow skipped for a wrong field count
         self.positions: dict[str, int] = {}  # original column name -> position in the header
@@ -277,18 +277,14 @@ class _Rejected:
         self, raw: pa.RecordBatch, problems: dict[str, np.ndarray], bad: np.ndarray, offset: int
     ) -> None:
         idx = np.flatnonzero(bad)
-        frame = raw.take(pa.array(idx)).to_pandas()
-        reasons = []
-        for i, row in enumerate(idx):
-            parts = [
-                _REASONS[name].format(value=frame.iloc[i][self.columns[name]])
+        for row, record in zip(idx, raw.take(pa.array(idx)).to_pylist(), strict=True):
+            reasons = [
+                _REASONS[name].format(value=record[self.columns[name]])
                 for name, mask in problems.items()
                 if mask[row]
             ]
-            reasons.append("; ".join(parts))
-        frame.insert(0, "reason", reasons)
-        frame.insert(0, "row", idx + offset)  # index among parsed records, numbered in frame()
-        self.frames.append(frame)
+            # "row" is the index among parsed records until frame() numbers it
+            self.records.append({"row": int(row) + offset, "reason": "; ".join(reasons), **record})
         self.count += len(idx)
 
     def add_malformed(self, row: pacsv.InvalidRow) -> None:
@@ -300,16 +296,16 @@ class _Rejected:
         record: dict[str, Any] = {"row": -row.number, "reason": reason}  # negative: a number
         for name, position in self.positions.items():  # fields under their own columns
             record[name] = fields[position] if position < len(fields) else ""
-        self.frames.append(pd.DataFrame([record]))
+        self.records.append(record)
         self.count += 1
         self.malformed.append(row.number)
 
     def frame(self) -> pd.DataFrame:
         """All rejected rows in file order; `row` is the record number, the header being 1."""
         columns = ["row", "reason", *self.columns.values()]
-        if not self.frames:
+        if not self.records:
             return pd.DataFrame(columns=columns)
-        frame = pd.concat(self.frames, ignore_index=True).reindex(columns=columns)
+        frame = pd.DataFrame.from_records(self.records, columns=columns)
         skipped, shift, numbers = sorted(self.malformed), 0, []
         for index in frame["row"].astype(int):
             if index < 0:  # a malformed record: pyarrow told its number
@@ -380,10 +376,13 @@ class _DistinctOrders:
     """
 
     PARTITIONS = 64
+    FLUSH = 1 << 20  # pairs buffered in memory (12 MiB) before a write to the partitions
     RECORD = np.dtype([("key", "<u8"), ("group", "<i4")])  # < 2^31 groups: rows bound them
 
     def __init__(self, directory: Path) -> None:
         self.files = [open(directory / f"p{i:02d}.bin", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
+        self.pending: list[np.ndarray] = []
+        self.buffered = 0
         self.max_group = -1
 
     def add(self, which: int, order_hash: np.ndarray, group: np.ndarray) -> None:
@@ -396,18 +395,28 @@ class _DistinctOrders:
         np.not_equal(key[1:], key[:-1], out=keep[1:])
         records = np.empty(int(keep.sum()), dtype=self.RECORD)
         records["key"], records["group"] = key[keep], tagged[keep]
+        self.pending.append(records)
+        self.buffered += len(records)
+        self.max_group = max(self.max_group, int(tagged.max()))
+        if self.buffered >= self.FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        records = np.concatenate(self.pending)
+        self.pending, self.buffered = [], 0
         part = (records["key"] >> np.uint64(58)).astype(np.uint8)
-        order = np.argsort(part, kind="stable")
-        records, bounds = records[order], np.bincount(part, minlength=self.PARTITIONS).cumsum()
+        records = records[np.argsort(part, kind="stable")]
         start = 0
-        for i, end in enumerate(bounds):
+        for i, end in enumerate(np.bincount(part, minlength=self.PARTITIONS).cumsum()):
             if end > start:
                 records[start:end].tofile(self.files[i])
             start = end
-        self.max_group = max(self.max_group, int(tagged.max()))
 
     def counts(self) -> np.ndarray:
         """Distinct orders per tagged group (group * SETS + set)."""
+        self._flush()
         total = np.zeros(self.max_group + 1, dtype=np.int64)
         for handle in self.files:
             handle.close()
