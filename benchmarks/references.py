@@ -114,59 +114,74 @@ def duckdb_reports(path: Path) -> Reports:
     def q(name: str) -> str:
         return '"' + cols[name].replace('"', '""') + '"'
 
+    def num(name: str) -> str:
+        # nullif() keeps DuckDB from pushing the TRY_CAST into the CSV reader as a hard cast,
+        # which fails on "n/a" instead of giving NULL (duckdb/duckdb#23818).
+        return f"TRY_CAST(nullif({q(name)}, '') AS DOUBLE)"
+
     unknown = ", ".join(f"'{m}'" for m in UNKNOWN_SHIP_MODES)
     con = duckdb.connect()
+    # One scan: every aggregate the reports need, as grouping sets (less CPU here than a temp
+    # table of the valid rows queried three times). `mode` is NULL for unknown ship modes; the
+    # (category, known) set gives the distinct orders of known mode per category.
     con.execute(
         f"""
-        CREATE TEMP TABLE v AS
+        CREATE TEMP TABLE agg AS
         WITH src AS (
             SELECT {q("order_id")} AS order_id, {q("ship_mode")} AS ship_mode,
                    {q("region")} AS region, {q("category")} AS category,
                    {q("sub_category")} AS sub_category,
-                   TRY_CAST({q("cost_price")} AS DOUBLE) AS cost,
-                   TRY_CAST({q("list_price")} AS DOUBLE) AS lp,
-                   TRY_CAST({q("quantity")} AS DOUBLE) AS qty,
-                   TRY_CAST({q("discount_percent")} AS DOUBLE) AS disc
+                   {num("cost_price")} AS cost, {num("list_price")} AS lp,
+                   {num("quantity")} AS qty, {num("discount_percent")} AS disc
             FROM read_csv(?, header = true, all_varchar = true, delim = ',',
                           quote = '"', escape = '"')
+        ), valid AS (
+            SELECT order_id, region, category, sub_category,
+                   CASE WHEN coalesce(ship_mode, '') NOT IN ({unknown}) THEN ship_mode END
+                       AS mode,
+                   coalesce(ship_mode, '') NOT IN ({unknown}) AS known,
+                   lp * (1 - disc / 100) * qty AS revenue,
+                   (lp * (1 - disc / 100) - cost) * qty AS profit
+            FROM src
+            WHERE coalesce(order_id, '') <> '' AND coalesce(region, '') <> ''
+              AND coalesce(category, '') <> '' AND coalesce(sub_category, '') <> ''
+              AND cost >= 0 AND lp >= 0 AND qty >= 1 AND qty = floor(qty)
+              AND disc BETWEEN 0 AND 100
         )
-        SELECT order_id, region, category, sub_category,
-               coalesce(ship_mode, '') NOT IN ({unknown}) AS ship_known, ship_mode,
-               lp * (1 - disc / 100) * qty AS revenue,
-               (lp * (1 - disc / 100) - cost) * qty AS profit
-        FROM src
-        WHERE coalesce(order_id, '') <> '' AND coalesce(region, '') <> ''
-          AND coalesce(category, '') <> '' AND coalesce(sub_category, '') <> ''
-          AND cost >= 0 AND lp >= 0 AND qty >= 1 AND qty = floor(qty)
-          AND disc BETWEEN 0 AND 100
+        SELECT CASE WHEN grouping(region) = 0 THEN 'region'
+                    WHEN grouping(sub_category) = 0 THEN 'sub'
+                    WHEN grouping(mode) = 0 THEN 'mode'
+                    ELSE 'known' END AS grouped,
+               region, category, sub_category, mode,
+               known, count(DISTINCT order_id) AS orders, count(*) AS line_items,
+               sum(profit) AS profit, sum(revenue) AS revenue
+        FROM valid
+        GROUP BY GROUPING SETS ((region), (category, sub_category), (category, mode),
+                                (category, known))
         """,
         [str(path)],
     )
     region = con.sql(
         """
-        SELECT CAST(rank() OVER (ORDER BY round(sum(profit), 2) DESC) AS BIGINT) AS rank,
-               region, round(sum(profit), 2) AS profit, round(sum(revenue), 2) AS revenue,
-               count(DISTINCT order_id) AS orders
-        FROM v GROUP BY region ORDER BY profit DESC, region
+        SELECT CAST(rank() OVER (ORDER BY round(profit, 2) DESC) AS BIGINT) AS rank,
+               region, round(profit, 2) AS profit, round(revenue, 2) AS revenue, orders
+        FROM agg WHERE grouped = 'region' ORDER BY profit DESC, region
         """
     ).fetchall()
     ship = con.sql(
         """
-        WITH m AS (SELECT category, ship_mode, count(DISTINCT order_id) AS orders
-                   FROM v WHERE ship_known GROUP BY category, ship_mode),
-             t AS (SELECT category, count(DISTINCT order_id) AS total
-                   FROM v WHERE ship_known GROUP BY category)
-        SELECT m.category, m.ship_mode, m.orders, round(m.orders / t.total, 4) AS share
-        FROM m JOIN t ON m.category = t.category
+        SELECT m.category, m.mode AS ship_mode, m.orders,
+               round(m.orders / t.orders, 4) AS share
+        FROM agg m JOIN agg t ON t.grouped = 'known' AND t.known AND t.category = m.category
+        WHERE m.grouped = 'mode' AND m.mode IS NOT NULL
         QUALIFY m.orders = max(m.orders) OVER (PARTITION BY m.category)
-        ORDER BY m.category, m.ship_mode
+        ORDER BY m.category, m.mode
         """
     ).fetchall()
     by_cat = con.sql(
         """
-        SELECT category, sub_category, count(DISTINCT order_id) AS orders,
-               count(*) AS line_items
-        FROM v GROUP BY category, sub_category ORDER BY category, sub_category
+        SELECT category, sub_category, orders, line_items
+        FROM agg WHERE grouped = 'sub' ORDER BY category, sub_category
         """
     ).fetchall()
     return {

@@ -1,0 +1,112 @@
+"""Where does the engine's memory go? A sampling RSS profiler for `app.engine.run`.
+
+    python -m benchmarks.memprofile FILE [--interval 0.005]
+
+Runs the engine in this process while a thread samples RSS (and pyarrow's allocator) every
+few milliseconds together with the main thread's innermost `app.` frames. Prints the peak, the
+stack at the peak, and per function the highest RSS seen while it was on the stack, so the
+allocations that set the peak can be told apart from those that merely come and go.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Sample:
+    t: float
+    rss: int
+    arrow: int
+    stack: tuple[str, ...]
+
+
+def _app_stack(frame: object) -> tuple[str, ...]:
+    names = []
+    for fs in traceback.extract_stack(frame):  # type: ignore[arg-type]
+        if "/app/" in fs.filename:
+            names.append(f"{Path(fs.filename).stem}.{fs.name}:{fs.lineno}")
+    return tuple(names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--interval", type=float, default=0.005)
+    args = parser.parse_args(argv)
+
+    import psutil
+    import pyarrow as pa
+
+    proc = psutil.Process()
+    base_rss = proc.memory_info().rss
+    from app import engine
+
+    imported_rss = proc.memory_info().rss
+    main_id = threading.get_ident()
+    samples: list[Sample] = []
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def sample() -> None:
+        while not done.is_set():
+            frame = sys._current_frames().get(main_id)
+            samples.append(
+                Sample(
+                    time.perf_counter() - start,
+                    proc.memory_info().rss,
+                    pa.total_allocated_bytes(),
+                    _app_stack(frame) if frame is not None else (),
+                )
+            )
+            time.sleep(args.interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with args.file.open("rb") as stream:
+        result = engine.run(stream)
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - start
+
+    mb = 1 / 2**20
+    peak = max(samples, key=lambda s: s.rss)
+    print(
+        f"file: {args.file} ({args.file.stat().st_size * mb:,.0f} MiB), rows {result.rows_read:,}"
+    )
+    print(
+        f"RSS before imports {base_rss * mb:,.0f} MiB, after `import app.engine` "
+        f"{imported_rss * mb:,.0f} MiB; engine.run {wall:.2f} s, {len(samples)} samples"
+    )
+    print(
+        f"peak RSS {peak.rss * mb:,.0f} MiB at {peak.t:.2f} s "
+        f"(pyarrow pool {peak.arrow * mb:,.0f} MiB) in:"
+    )
+    for name in peak.stack:
+        print(f"    {name}")
+    print(f"max pyarrow pool: {max(s.arrow for s in samples) * mb:,.0f} MiB")
+    per_function: dict[str, tuple[int, float]] = {}
+    for s in samples:
+        for name in set(s.stack):
+            key = name.rsplit(":", 1)[0]
+            rss, seconds = per_function.get(key, (0, 0.0))
+            per_function[key] = (max(rss, s.rss), seconds + args.interval)
+    print("\nhighest RSS while each function was on the stack (MiB), approx. seconds inside:")
+    for name, (rss, seconds) in sorted(per_function.items(), key=lambda kv: -kv[1][0])[:25]:
+        print(f"  {rss * mb:8,.0f}  {seconds:6.2f} s  {name}")
+    print("\nRSS over time (MiB):")
+    step = max(1, len(samples) // 25)
+    for s in samples[::step]:
+        where = s.stack[-1] if s.stack else "-"
+        print(f"  {s.t:6.2f} s {s.rss * mb:7,.0f}  arrow {s.arrow * mb:5,.0f}  {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
