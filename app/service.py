@@ -11,10 +11,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from app import engine, layout
+from app import layout
 from app.errors import FileError
+
+if TYPE_CHECKING:  # pandas and pyarrow load on first use, not at import: faster cold starts
+    from app import engine
 
 ENGINE_VERSION = "orders-pipeline/0.1.0"
 
@@ -63,6 +66,8 @@ def process(
     Anything other than FileError (throttling, a dropped connection, a 5xx) propagates, so the
     caller can fail the message and let it be retried.
     """
+    from app import engine
+
     date = date or ref.date
     source = layout.source_name(ref.key)
     started = time.monotonic()

@@ -26,15 +26,21 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
-    s3 = s3 or boto3.client("s3", config=CLIENT_CONFIG)
     logger = Logger(service=settings.service, level=settings.log_level)
     metrics = Metrics(namespace=settings.namespace, service=settings.service)
-    sink = BucketSink(s3, settings.output_bucket)
     processor = BatchProcessor(event_type=EventType.SQS)
+    clients: dict[str, Any] = {"s3": s3} if s3 else {}
+
+    def client() -> Any:  # made on first use: loading its model costs ~0.3 s of cold start
+        if "s3" not in clients:
+            clients["s3"] = boto3.client("s3", config=CLIENT_CONFIG)
+        return clients["s3"]
 
     def process_object(ref: service.ObjectRef) -> None:
         assert ref.bucket is not None
         logger.set_correlation_id(f"{ref.bucket}/{ref.key}")
+        s3 = client()
+        sink = BucketSink(s3, settings.output_bucket)
         outcome = service.process(ref, lambda: open_object(s3, str(ref.bucket), ref.key), sink)
         manifest = outcome.manifest
         if outcome.ok:
