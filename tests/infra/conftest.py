@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
 STACK = "reports_pipeline"
+VENV_BIN = ROOT / ".venv" / "bin"
 PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins"))
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -151,6 +152,19 @@ class MotoServer:
         self._log.close()
 
 
+def cli_config(dest: Path) -> Path:
+    """A Terraform CLI config installing hashicorp providers from the local mirror only, so a
+    plain `terraform init` (as scripts/deploy.sh runs it) works without the registry."""
+    path = dest / "terraform.rc"
+    path.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{require_plugin_dir()}"\n'
+        '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
+    )
+    return path
+
+
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -221,6 +235,9 @@ class AppliedStack:
     dir: Path
     outputs: dict[str, Any]
     state: dict[str, Any]
+    deploy: subprocess.CompletedProcess[str] | None = None
+    docker_calls: list[str] = field(default_factory=list)
+    pump_errors: list[BaseException] = field(default_factory=list)
 
     def resources(self) -> Iterator[dict[str, Any]]:
         """Every resource in the state, modules included."""

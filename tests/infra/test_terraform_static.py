@@ -14,7 +14,9 @@ import pytest
 
 from tests.infra.conftest import ROOT, STACK, TERRAFORM_DIR, require_plugin_dir, terraform
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
+# Its own group: it runs beside the stack tests (group "terraform"), whose time is mostly the
+# provider waiting on moto, not CPU.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform-static")]
 
 MODULES = sorted(p.name for p in (TERRAFORM_DIR / "modules").iterdir() if p.is_dir())
 CHECKOV = ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
