@@ -633,22 +633,26 @@ def _regions(acc: _Accumulator) -> pd.DataFrame:
     return frame.reset_index(drop=True)[REPORT_COLUMNS["most_profitable_region"]]
 
 
-def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
-    n = len(acc.category_ship)
-    categories, modes = acc.categories.labels(), acc.ship_modes.labels()
-    pairs = acc.category_ship.labels()
-    frame = pd.DataFrame(
+def _pairs(pairs: _Interner, left: _Interner, right: _Interner, names: list[str]) -> pd.DataFrame:
+    """One row per interned (left, right) code pair, with both labels and the left code."""
+    codes = pairs.labels()
+    left_labels, right_labels = left.labels(), right.labels()
+    return pd.DataFrame(
         {
-            "category": [categories[c] for c, _ in pairs],
-            "ship_mode": [modes[m] for _, m in pairs],
-            "category_code": [c for c, _ in pairs],
-            "orders": acc.distinct(_CATEGORY_SHIP, n),
+            names[0]: [left_labels[a] for a, _ in codes],
+            names[1]: [right_labels[b] for _, b in codes],
+            "left_code": np.array([a for a, _ in codes], dtype=np.int64),
         }
     )
+
+
+def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
+    n = len(acc.category_ship)
     if n == 0:
         return pd.DataFrame(columns=REPORT_COLUMNS["top_ship_mode_by_category"])
-    known = acc.distinct(_CATEGORY, len(acc.categories))
-    frame["known"] = known[frame["category_code"].to_numpy(dtype=np.int64)]
+    frame = _pairs(acc.category_ship, acc.categories, acc.ship_modes, ["category", "ship_mode"])
+    frame["orders"] = acc.distinct(_CATEGORY_SHIP, n)
+    frame["known"] = acc.distinct(_CATEGORY, len(acc.categories))[frame["left_code"]]
     top = frame[frame["orders"] == frame.groupby("category")["orders"].transform("max")].copy()
     top["share"] = [f"{v:.4f}" for v in top["orders"] / top["known"]]
     top = top.sort_values(["category", "ship_mode"], kind="stable")
@@ -657,16 +661,11 @@ def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
 
 def _categories(acc: _Accumulator) -> pd.DataFrame:
     n = len(acc.category_sub)
-    categories, subs = acc.categories.labels(), acc.sub_categories.labels()
-    pairs = acc.category_sub.labels()
-    frame = pd.DataFrame(
-        {
-            "category": [categories[c] for c, _ in pairs],
-            "sub_category": [subs[s] for _, s in pairs],
-            "orders": acc.distinct(_CATEGORY_SUB, n),
-            "line_items": acc.line_items[:n],
-        }
+    frame = _pairs(
+        acc.category_sub, acc.categories, acc.sub_categories, ["category", "sub_category"]
     )
+    frame["orders"] = acc.distinct(_CATEGORY_SUB, n)
+    frame["line_items"] = acc.line_items[:n]
     frame = frame.sort_values(["category", "sub_category"], kind="stable")
     return frame.reset_index(drop=True)[REPORT_COLUMNS["orders_by_category"]]
 

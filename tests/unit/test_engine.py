@@ -15,19 +15,10 @@ import re
 import pytest
 
 from app import engine
+from app.engine import REQUIRED_COLUMNS
 from app.errors import FileError
 
-REQUIRED = (
-    "order_id",
-    "ship_mode",
-    "region",
-    "category",
-    "sub_category",
-    "cost_price",
-    "list_price",
-    "quantity",
-    "discount_percent",
-)
+REQUIRED = list(REQUIRED_COLUMNS)
 HEADER = ",".join(REQUIRED)
 EMPTY_REPORTS = {
     "most_profitable_region": "rank,region,profit,revenue,orders\n",

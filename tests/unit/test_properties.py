@@ -18,19 +18,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from app import engine
+from app.engine import REQUIRED_COLUMNS
 from app.errors import FileError
 
-REQUIRED = [
-    "order_id",
-    "ship_mode",
-    "region",
-    "category",
-    "sub_category",
-    "cost_price",
-    "list_price",
-    "quantity",
-    "discount_percent",
-]
+REQUIRED = list(REQUIRED_COLUMNS)
 EXTRA = ["order_date", "segment", "postal_code"]
 REGIONS = ["East", "West", "Central", "South", "Île-de-France", 'North, "upper"']
 CATEGORIES = ["Furniture", "Office Supplies", "Technology", "Garden, outdoor"]
