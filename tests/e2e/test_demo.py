@@ -54,7 +54,7 @@ def test_local_processes_an_upload_made_with_the_printed_command(tmp_path: Path)
         assert f"embedded AWS at http://127.0.0.1:{port}" in "".join(lines)
         command = next(line for line in lines if " s3 cp " in line).split()
         env_assignments = [w for w in command if "=" in w and not w.startswith("-")]
-        argv = [str(Path(sys.executable).with_name("aws"))] + command[len(env_assignments) + 1 :]
+        argv = [str(Path(sys.executable).with_name("aws")), *command[len(env_assignments) + 1 :]]
         env = dict(os.environ, **dict(a.split("=", 1) for a in env_assignments))
         upload = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
         assert upload.returncode == 0, f"{shlex.join(argv)}: {upload.stderr}"

@@ -1,4 +1,4 @@
-"""The handler validates its configuration once, at import, with a message naming what is missing."""
+"""The handler validates its configuration once, at import, naming what is missing."""
 
 from __future__ import annotations
 

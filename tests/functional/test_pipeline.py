@@ -1,4 +1,4 @@
-"""S3 -> SNS -> SQS -> reports handler on a real moto server, with Lambda's polling played locally."""
+"""S3 -> SNS -> SQS -> reports handler on a real moto server, Lambda's poller played locally."""
 
 from __future__ import annotations
 
