@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
-export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .PHONY: setup demo local test lint fmt bench clean
 
@@ -20,7 +20,7 @@ $(UV):
 
 $(STAMP): $(UV) uv.lock pyproject.toml tools/checkov/uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
-	UV_PROJECT_ENVIRONMENT=tools/checkov/.venv $(UV) sync --frozen --project tools/checkov --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/tools/checkov/.venv $(UV) sync --frozen --project tools/checkov --python $(PYTHON)
 	touch $@
 
 setup: $(STAMP) ## create .venv from uv.lock (exact versions)

@@ -89,13 +89,14 @@ module "fanout" {
 module "reports_function" {
   source = "../modules/lambda_image_function"
 
-  function_name = local.names.reports_fn
-  description   = "Orders CSV -> three reports (${local.name_prefix})."
-  image_uri     = local.image_uri
-  image_command = ["app.handlers.reports.handler"]
-  memory_size   = var.memory_size
-  timeout       = var.timeout
-  kms_key_arn   = aws_kms_key.this.arn
+  function_name        = local.names.reports_fn
+  description          = "Orders CSV -> three reports (${local.name_prefix})."
+  image_uri            = local.image_uri
+  image_command        = ["app.handlers.reports.handler"]
+  memory_size          = var.memory_size
+  ephemeral_storage_mb = var.ephemeral_storage_mb
+  timeout              = var.timeout
+  kms_key_arn          = aws_kms_key.this.arn
 
   reserved_concurrent_executions = var.reserved_concurrency
   log_retention_days             = var.log_retention_days

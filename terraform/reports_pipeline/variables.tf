@@ -98,10 +98,22 @@ variable "memory_size" {
   }
 }
 
+variable "ephemeral_storage_mb" {
+  description = "Size of the function's /tmp in MB: the engine spills its distinct-order bookkeeping there (about 12 bytes per distinct order and group; some 300 MB for 10 million rows)."
+  type        = number
+  default     = 2048
+  nullable    = false
+
+  validation {
+    condition     = var.ephemeral_storage_mb >= 512 && var.ephemeral_storage_mb <= 10240
+    error_message = "ephemeral_storage_mb must be from 512 to 10240."
+  }
+}
+
 variable "timeout" {
   description = "Timeout of the reports function in seconds; the queue visibility timeout is 6x this plus the batching window."
   type        = number
-  default     = 120
+  default     = 300
   nullable    = false
 
   validation {

@@ -273,7 +273,12 @@ def test_queue_redrive_and_visibility(stack: AppliedStack) -> None:
     redrive = json.loads(attrs["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(f":{PREFIX}-reports-dlq")
     assert int(redrive["maxReceiveCount"]) == 3
-    assert int(attrs["VisibilityTimeout"]) >= 6 * 120  # 6 x the function timeout
+    function = stack.moto.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["function_name"]
+    )
+    assert function["Timeout"] == 300
+    assert function["EphemeralStorage"]["Size"] == 2048  # the engine spills to /tmp
+    assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"]
     cw = stack.moto.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
     assert alarms[f"{PREFIX}-reports-dlq-not-empty"]["MetricName"] == (
