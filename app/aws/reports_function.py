@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -31,8 +30,10 @@ def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
     processor = BatchProcessor(event_type=EventType.SQS)
     clients: dict[str, Any] = {"s3": s3} if s3 else {}
 
-    def client() -> Any:  # made on first use: loading its model costs ~0.3 s of cold start
+    def client() -> Any:  # boto3 and the client's model load on first use (cold start)
         if "s3" not in clients:
+            import boto3
+
             clients["s3"] = boto3.client("s3", config=CLIENT_CONFIG)
         return clients["s3"]
 
