@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from benchmarks import generate
 from benchmarks.references import REPORTS, normalise_csv
 
@@ -73,7 +75,7 @@ class Run:
     wall_s: float
     maxrss_mb: float
     cpu_s: float
-    load1: float
+    busy: float  # % of all cores busy (other processes) in the half second before the run
 
 
 @dataclass
@@ -90,6 +92,14 @@ class Result:
     @property
     def maxrss_mb(self) -> float:
         return max(r.maxrss_mb for r in self.runs)
+
+    @property
+    def best_s(self) -> float:
+        return min(r.wall_s for r in self.runs)
+
+    @property
+    def busy(self) -> float:
+        return max(r.busy for r in self.runs)
 
     @property
     def cpu_s(self) -> float:
@@ -162,7 +172,7 @@ def run_once(engine: Engine, file: Path, workdir: Path) -> tuple[Run, dict[str, 
     measured, inner = outdir / "_measure.json", outdir / "_inner.json"
     report_dir = outdir / "out"
     cmd = command(engine, file, report_dir, inner)
-    load1 = os.getloadavg()[0]
+    busy = psutil.cpu_percent(interval=0.5)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks._measure", str(measured), "--", *cmd],
         cwd=ROOT,
@@ -175,7 +185,7 @@ def run_once(engine: Engine, file: Path, workdir: Path) -> tuple[Run, dict[str, 
         raise BenchError(f"{engine.name} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
     m = json.loads(measured.read_text())
     wall = json.loads(inner.read_text())["wall_s"] if inner.exists() else m["wall_s"]
-    run = Run(wall, m["maxrss_kb"] / 1024, m["user_s"] + m["sys_s"], load1)
+    run = Run(wall, m["maxrss_kb"] / 1024, m["user_s"] + m["sys_s"], busy)
     texts = read_outputs(engine, report_dir)
     shutil.rmtree(outdir, ignore_errors=True)
     return run, texts
@@ -212,17 +222,20 @@ def bench_size(
     size = file.stat().st_size
     log(f"{human_rows(rows)} rows: {file.name}, {size / 1e6:,.1f} MB")
     baseline: tuple[str, dict[str, str]] | None = None
-    results = []
-    for engine in engines:
-        if engine.max_rows is not None and rows > engine.max_rows:
-            continue
-        result = Result(engine, rows, size)
-        for i in range(runs):
+    results = {
+        e.name: Result(e, rows, size) for e in engines if e.max_rows is None or rows <= e.max_rows
+    }
+    # Round-robin (run 1 of every engine, then run 2, ...) so that a burst of load from other
+    # jobs on the machine spreads over all engines instead of landing on one.
+    for i in range(runs):
+        for result in results.values():
+            engine = result.engine
             run, texts = run_once(engine, file, workdir)
             result.runs.append(run)
             log(
                 f"{human_rows(rows)} {engine.name} run {i + 1}/{runs}: {run.wall_s:.2f} s, "
-                f"CPU {run.cpu_s:.2f} s, peak RSS {run.maxrss_mb:,.0f} MB, load {run.load1:.2f}"
+                f"CPU {run.cpu_s:.2f} s, peak RSS {run.maxrss_mb:,.0f} MB, "
+                f"machine busy before {run.busy:.0f}%"
             )
             if baseline is None:
                 baseline = (engine.name, texts)
@@ -231,8 +244,7 @@ def bench_size(
                 raise BenchError(
                     f"{engine.name} disagrees with {baseline[0]} on {rows:,} rows:\n{shown}"
                 )
-        results.append(result)
-    return results
+    return list(results.values())
 
 
 def handler_import_time(runs: int = 5) -> ImportTime | None:
@@ -286,8 +298,6 @@ def handler_import_time(runs: int = 5) -> ImportTime | None:
 
 
 def machine() -> dict[str, str]:
-    import psutil
-
     model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -346,10 +356,14 @@ def markdown(
         f"- Input: `benchmarks/generate.py` (seeded; 16 columns as in sample_orders.csv; "
         f"~{generate.DEFAULT_INVALID_RATE:.2%} invalid rows, ~4% unknown ship modes)",
         "",
-        f"Each engine runs {runs} times, each time in a fresh process (start-up and imports "
-        "included): wall = median, peak RSS = the largest of the runs (ru_maxrss), "
+        f"Each engine runs {runs} times, round-robin, each time in a fresh process (start-up and "
+        "imports included): wall = median, best = fastest run, peak RSS = the largest of the "
+        "runs (ru_maxrss), "
         "CPU = user + system seconds (median; above wall when an engine uses both cores), "
-        "rows/s and MB/s from the median wall, ratio = wall / DuckDB's wall on the same file. "
+        "rows/s and MB/s from the median wall, ratio = wall / DuckDB's wall on the same file, "
+        "busy before = the highest share of the machine's CPU that other processes used in the "
+        "half second before a run (shared machine: when it is high, trust best and CPU more "
+        "than the median). "
         "All engines agreed on all three reports (CSV text after normalising numbers to the "
         "contract's decimals).",
         "",
@@ -366,17 +380,18 @@ def markdown(
             "",
             f"## {rows:,} rows ({size / 1e6:,.0f} MB)",
             "",
-            "| engine | wall s (median) | runs s | CPU s | peak RSS MB | rows/s | MB/s "
-            "| vs DuckDB |",
-            "|---|---:|---|---:|---:|---:|---:|---:|",
+            "| engine | wall s (median) | best | runs s | CPU s | peak RSS MB | rows/s | MB/s "
+            "| vs DuckDB | vs DuckDB (best) | busy before |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in group:
             ratio = f"{r.wall_s / duck.wall_s:.2f}x" if duck else "-"
+            best = f"{r.best_s / duck.best_s:.2f}x" if duck else "-"
             lines.append(
-                f"| {r.engine.name} | {r.wall_s:.2f} | "
+                f"| {r.engine.name} | {r.wall_s:.2f} | {r.best_s:.2f} | "
                 f"{' / '.join(f'{x.wall_s:.2f}' for x in r.runs)} | {r.cpu_s:.2f} | "
-                f"{r.maxrss_mb:,.0f} | "
-                f"{fmt_rate(rows / r.wall_s)} | {size / 1e6 / r.wall_s:,.1f} | {ratio} |"
+                f"{r.maxrss_mb:,.0f} | {fmt_rate(rows / r.wall_s)} | "
+                f"{size / 1e6 / r.wall_s:,.1f} | {ratio} | {best} | {r.busy:.0f}% |"
             )
     lines += ["", "## Handler import", ""]
     if imports:
@@ -411,6 +426,7 @@ def targets(results: list[Result], imports: ImportTime | None) -> list[str]:
         find("orders-pipeline", 10_000_000),
     )
     ratio = eng5.wall_s / duck5.wall_s if eng5 and duck5 else None
+    best = eng5.best_s / duck5.best_s if eng5 and duck5 else None
     rss5 = eng5.maxrss_mb if eng5 else None
     flat = eng10.maxrss_mb / eng5.maxrss_mb if eng5 and eng10 else None
     imp = imports.import_s if imports else None
@@ -418,7 +434,7 @@ def targets(results: list[Result], imports: ImportTime | None) -> list[str]:
         row(
             f"wall at 5M rows <= {TARGET_WALL_RATIO:.1f}x DuckDB",
             ratio,
-            f"{ratio:.2f}x" if ratio else "",
+            f"{ratio:.2f}x (median; best runs {best:.2f}x)" if ratio and best else "",
             ratio is not None and ratio <= TARGET_WALL_RATIO,
         ),
         row(
