@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -221,6 +222,7 @@ def _local(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from app.local.stack import LocalStack
 
     holder: dict[str, Any] = {}
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
 
     def announce(records: list[dict[str, Any]], failed: set[str]) -> None:
         stack = holder["stack"]
@@ -267,6 +269,10 @@ def _local(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         context.__exit__(None, None, None)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _shown(path: Path) -> Path:
