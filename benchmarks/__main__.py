@@ -76,6 +76,7 @@ class Run:
     maxrss_mb: float
     cpu_s: float
     busy: float  # % of all cores busy (other processes) in the half second before the run
+    steal: float  # % of the cores' time the hypervisor gave to other guests during the run
 
 
 @dataclass
@@ -100,6 +101,10 @@ class Result:
     @property
     def busy(self) -> float:
         return max(r.busy for r in self.runs)
+
+    @property
+    def steal(self) -> float:
+        return max(r.steal for r in self.runs)
 
     @property
     def cpu_s(self) -> float:
@@ -173,6 +178,7 @@ def run_once(engine: Engine, file: Path, workdir: Path) -> tuple[Run, dict[str, 
     report_dir = outdir / "out"
     cmd = command(engine, file, report_dir, inner)
     busy = psutil.cpu_percent(interval=0.5)
+    before, started = psutil.cpu_times(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks._measure", str(measured), "--", *cmd],
         cwd=ROOT,
@@ -183,9 +189,12 @@ def run_once(engine: Engine, file: Path, workdir: Path) -> tuple[Run, dict[str, 
     if proc.returncode != 0 or not measured.exists():
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
         raise BenchError(f"{engine.name} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    stolen = getattr(psutil.cpu_times(), "steal", 0.0) - getattr(before, "steal", 0.0)
+    elapsed = time.perf_counter() - started
     m = json.loads(measured.read_text())
     wall = json.loads(inner.read_text())["wall_s"] if inner.exists() else m["wall_s"]
-    run = Run(wall, m["maxrss_kb"] / 1024, m["user_s"] + m["sys_s"], busy)
+    steal = 100 * stolen / (elapsed * (os.cpu_count() or 1))
+    run = Run(wall, m["maxrss_kb"] / 1024, m["user_s"] + m["sys_s"], busy, steal)
     texts = read_outputs(engine, report_dir)
     shutil.rmtree(outdir, ignore_errors=True)
     return run, texts
@@ -235,7 +244,7 @@ def bench_size(
             log(
                 f"{human_rows(rows)} {engine.name} run {i + 1}/{runs}: {run.wall_s:.2f} s, "
                 f"CPU {run.cpu_s:.2f} s, peak RSS {run.maxrss_mb:,.0f} MB, "
-                f"machine busy before {run.busy:.0f}%"
+                f"busy before {run.busy:.0f}%, steal {run.steal:.0f}%"
             )
             if baseline is None:
                 baseline = (engine.name, texts)
@@ -362,8 +371,9 @@ def markdown(
         "CPU = user + system seconds (median; above wall when an engine uses both cores), "
         "rows/s and MB/s from the median wall, ratio = wall / DuckDB's wall on the same file, "
         "busy before = the highest share of the machine's CPU that other processes used in the "
-        "half second before a run (shared machine: when it is high, trust best and CPU more "
-        "than the median). "
+        "half second before a run, steal = the largest share of CPU time the hypervisor gave "
+        "to other virtual machines during a run (a shared machine: when either is high, trust "
+        "best and CPU more than the median). "
         "All engines agreed on all three reports (CSV text after normalising numbers to the "
         "contract's decimals).",
         "",
@@ -381,8 +391,8 @@ def markdown(
             f"## {rows:,} rows ({size / 1e6:,.0f} MB)",
             "",
             "| engine | wall s (median) | best | runs s | CPU s | peak RSS MB | rows/s | MB/s "
-            "| vs DuckDB | vs DuckDB (best) | busy before |",
-            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| vs DuckDB | vs DuckDB (best) | busy before | steal |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in group:
             ratio = f"{r.wall_s / duck.wall_s:.2f}x" if duck else "-"
@@ -391,7 +401,8 @@ def markdown(
                 f"| {r.engine.name} | {r.wall_s:.2f} | {r.best_s:.2f} | "
                 f"{' / '.join(f'{x.wall_s:.2f}' for x in r.runs)} | {r.cpu_s:.2f} | "
                 f"{r.maxrss_mb:,.0f} | {fmt_rate(rows / r.wall_s)} | "
-                f"{size / 1e6 / r.wall_s:,.1f} | {ratio} | {best} | {r.busy:.0f}% |"
+                f"{size / 1e6 / r.wall_s:,.1f} | {ratio} | {best} | {r.busy:.0f}% | "
+                f"{r.steal:.0f}% |"
             )
     lines += ["", "## Handler import", ""]
     if imports:
