@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -214,6 +214,29 @@ def _number(column: pa.Array) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)  # "nan" and "inf" are not amounts
 
 
+@dataclass
+class _Decoded:
+    """One batch as the fold needs it: text as codes, numbers as floats, orders as hashes."""
+
+    text: dict[str, _Text]
+    numbers: dict[str, np.ndarray]
+    orders: np.ndarray
+    empty_order: np.ndarray
+
+
+def _decode(raw: pa.RecordBatch, columns: dict[str, str]) -> tuple[pa.RecordBatch, _Decoded]:
+    def column(name: str) -> pa.Array:
+        return raw.column(columns[name])
+
+    orders, empty_order = _order_hashes(column("order_id"))
+    return raw, _Decoded(
+        text={n: _text(column(n)) for n in ("region", "category", "sub_category", "ship_mode")},
+        numbers={n: _number(column(n)) for n in NUMBER_COLUMNS},
+        orders=orders,
+        empty_order=empty_order,
+    )
+
+
 def _order_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the trimmed order ids (each distinct id of the batch hashed once)."""
     encoded = pc.dictionary_encode(column)
@@ -241,10 +264,9 @@ _REASONS = {
 }
 
 
-def _problems(
-    text: dict[str, _Text], empty_order: np.ndarray, num: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
+def _problems(batch: _Decoded) -> dict[str, np.ndarray]:
     """Per rule of the row contract, the rows that break it (NaN never passes a comparison)."""
+    text, num, empty_order = batch.text, batch.numbers, batch.empty_order
     qty = num["quantity"]
     with np.errstate(invalid="ignore"):
         problems = {
@@ -352,12 +374,13 @@ class _Interner:
         if len(left) == 0:
             return np.empty(0, dtype=np.int64)
         width = int(right.max()) + 1
-        pairs, inverse = np.unique(left * width + right, return_inverse=True)
-        lookup = np.array(
-            [self.codes.setdefault(divmod(int(p), width), len(self.codes)) for p in pairs],
-            dtype=np.int64,
-        )
-        codes: np.ndarray = lookup[inverse]
+        combined = left * width + right  # both are small codes: a direct table, no sort
+        seen = np.zeros(int(combined.max()) + 1, dtype=bool)
+        seen[combined] = True
+        table = np.full(len(seen), -1, dtype=np.int64)
+        for p in np.flatnonzero(seen):
+            table[p] = self.codes.setdefault(divmod(int(p), width), len(self.codes))
+        codes: np.ndarray = table[combined]
         return codes
 
 
@@ -377,26 +400,24 @@ class _DistinctOrders:
 
     PARTITIONS = 64
     FLUSH = 1 << 20  # pairs buffered in memory (12 MiB) before a write to the partitions
-    RECORD = np.dtype([("key", "<u8"), ("group", "<i4")])  # < 2^31 groups: rows bound them
 
     def __init__(self, directory: Path) -> None:
-        self.files = [open(directory / f"p{i:02d}.bin", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
-        self.pending: list[np.ndarray] = []
+        self.keys = [open(directory / f"p{i:02d}.key", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
+        self.groups = [open(directory / f"p{i:02d}.grp", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self.buffered = 0
         self.max_group = -1
 
     def add(self, which: int, order_hash: np.ndarray, group: np.ndarray) -> None:
         if len(group) == 0:
             return
-        tagged = group * SETS + which
+        tagged = (group * SETS + which).astype(np.int32)  # < 2^31 groups: rows bound them
         key = order_hash ^ ((tagged.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
         keep = np.empty(len(key), dtype=bool)  # an order's lines are usually adjacent:
         keep[0] = True  # drop those repeats cheaply before they reach the disk
         np.not_equal(key[1:], key[:-1], out=keep[1:])
-        records = np.empty(int(keep.sum()), dtype=self.RECORD)
-        records["key"], records["group"] = key[keep], tagged[keep]
-        self.pending.append(records)
-        self.buffered += len(records)
+        self.pending.append((key[keep], tagged[keep]))
+        self.buffered += len(self.pending[-1][0])
         self.max_group = max(self.max_group, int(tagged.max()))
         if self.buffered >= self.FLUSH:
             self._flush()
@@ -404,25 +425,30 @@ class _DistinctOrders:
     def _flush(self) -> None:
         if not self.pending:
             return
-        records = np.concatenate(self.pending)
+        keys = np.concatenate([k for k, _ in self.pending])
+        groups = np.concatenate([g for _, g in self.pending])
         self.pending, self.buffered = [], 0
-        part = (records["key"] >> np.uint64(58)).astype(np.uint8)
-        records = records[np.argsort(part, kind="stable")]
+        part = (keys >> np.uint64(58)).astype(np.uint8)
+        order = np.argsort(part, kind="stable")
+        keys, groups = keys[order], groups[order]
         start = 0
         for i, end in enumerate(np.bincount(part, minlength=self.PARTITIONS).cumsum()):
             if end > start:
-                records[start:end].tofile(self.files[i])
+                keys[start:end].tofile(self.keys[i])
+                groups[start:end].tofile(self.groups[i])
             start = end
 
     def counts(self) -> np.ndarray:
         """Distinct orders per tagged group (group * SETS + set)."""
         self._flush()
         total = np.zeros(self.max_group + 1, dtype=np.int64)
-        for handle in self.files:
-            handle.close()
-            records = np.fromfile(handle.name, dtype=self.RECORD)
-            unique = ~pd.Series(records["key"]).duplicated().to_numpy()
-            total += np.bincount(records["group"][unique], minlength=len(total))
+        for key_file, group_file in zip(self.keys, self.groups, strict=True):
+            key_file.close()
+            group_file.close()
+            keys = np.fromfile(key_file.name, dtype=np.uint64)
+            groups = np.fromfile(group_file.name, dtype=np.int32)
+            unique = ~pd.Series(keys).duplicated().to_numpy()
+            total += np.bincount(groups[unique], minlength=len(total))
         return total
 
 
@@ -440,13 +466,9 @@ class _Accumulator:
         self.orders = _DistinctOrders(spill)
         self._counts: np.ndarray | None = None
 
-    def fold(
-        self,
-        text: dict[str, _Text],
-        num: dict[str, np.ndarray],
-        order: np.ndarray,
-        good: np.ndarray | None,
-    ) -> None:
+    def fold(self, batch: _Decoded, good: np.ndarray | None) -> None:
+        text, num = batch.text, batch.numbers
+
         def rows(values: np.ndarray) -> np.ndarray:
             return values if good is None else values[good]
 
@@ -458,7 +480,7 @@ class _Accumulator:
             ship.per_row(np.array([v.lower() not in UNKNOWN_SHIP_MODES for v in ship.values]))
         )
         ship_code = self.ship_modes.encode(ship, good)
-        order = rows(order)
+        order = rows(batch.orders)
         price, disc = rows(num["list_price"]), rows(num["discount_percent"])
         cost, qty = rows(num["cost_price"]), rows(num["quantity"])
         net = price * (1 - disc / 100)
@@ -519,38 +541,59 @@ def _batches(
         )
     except pa.ArrowInvalid as exc:
         raise _file_error(exc) from exc
-    return _guard(csv_reader), reader
+    return _read(csv_reader), reader
 
 
-def _guard(csv_reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
-    """Batches in file order, parsed one ahead on a second thread (pyarrow frees the GIL),
-    so that parsing the next block overlaps folding this one."""
-    ready: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=2)
+def _read(csv_reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            yield csv_reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            raise _file_error(exc) from exc
+
+
+T = TypeVar("T")
+
+
+def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run `items` on a thread of its own, up to `depth` items ahead of the consumer.
+
+    Stages chained this way (parse, then decode, then fold) overlap on two cores: pyarrow and
+    most numpy kernels release the GIL. An exception in a stage is raised in the consumer.
+    """
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for batch in iter(csv_reader.read_next_batch, None):  # ends on StopIteration
+            for item in items:
                 while not stop.is_set():
                     try:
-                        ready.put(batch, timeout=0.1)
+                        ready.put((True, item), timeout=0.1)
                         break
                     except queue.Full:
                         continue
                 if stop.is_set():
                     return
-            ready.put(None)
+            ready.put((False, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            ready.put(exc)
+            ready.put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()
 
-    worker = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    worker = threading.Thread(target=produce, daemon=True)
     worker.start()
     try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, pa.ArrowInvalid):
-                raise _file_error(item) from item
-            if isinstance(item, BaseException):
-                raise item
+        while True:
+            more, item = ready.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
             yield item
     finally:
         stop.set()
@@ -572,16 +615,10 @@ def run(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> Res
         acc = _Accumulator(Path(spill))
         batches, reader = _batches(stream, columns, rejected, on_bytes or (lambda _n: None))
         rows = 0
-        for raw in batches:
+        for raw, batch in _ahead(_decode(raw, columns) for raw in _ahead(batches)):
             offset = rows
             rows += raw.num_rows
-            column = {name: raw.column(columns[name]) for name in columns}
-            text = {
-                n: _text(column[n]) for n in ("region", "category", "sub_category", "ship_mode")
-            }
-            num = {n: _number(column[n]) for n in NUMBER_COLUMNS}
-            order, empty_order = _order_hashes(column["order_id"])
-            problems = _problems(text, empty_order, num)
+            problems = _problems(batch)
             bad = np.logical_or.reduce(list(problems.values()))
             good = None
             if bad.any():
@@ -589,7 +626,7 @@ def run(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> Res
                 good = ~bad
                 if not good.any():
                     continue
-            acc.fold(text, num, order, good)
+            acc.fold(batch, good)
         reports = _finish(acc)
     return Result(
         reports=reports,
