@@ -28,15 +28,8 @@ Needs: aws CLI, docker with buildx (and QEMU/binfmt when the host is not arm64).
 EOF
 }
 
-die() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  exit "${2:-1}"
-}
-usage_error() {
-  printf '%s: error: %s (see --help)\n' "$PROG" "$1" >&2
-  exit 2
-}
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 repository="${ECR_REPOSITORY:-}"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"

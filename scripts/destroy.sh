@@ -29,15 +29,8 @@ Options (environment variable in brackets):
 EOF_USAGE
 }
 
-die() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  exit "${2:-1}"
-}
-usage_error() {
-  printf '%s: error: %s (see --help)\n' "$PROG" "$1" >&2
-  exit 2
-}
-log() { printf '[%s] %s\n' "$PROG" "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack_dir="$root/terraform/reports_pipeline"

@@ -386,7 +386,7 @@ def test_script_is_strict_bash_and_shellcheck_clean(script: Path) -> None:
     assert "set -euo pipefail" in text
     assert os.access(script, os.X_OK), f"{script.name} is not executable"
     result = subprocess.run(
-        [str(shellcheck), "--severity=style", str(script)], capture_output=True, text=True
+        [str(shellcheck), "-x", "--severity=style", str(script)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
