@@ -1,9 +1,10 @@
 """The report engine: one orders CSV in, three reports out, in bounded memory.
 
-The CSV is parsed by pyarrow in bounded record batches; each batch is validated and folded
-into partial aggregates (sums and counts per group, plus the distinct (group, order) keys that
-`orders` needs). Memory therefore grows only with that distinct-order bookkeeping, never with
-the rows themselves. No AWS here: the caller hands in a readable binary stream.
+The CSV is parsed by pyarrow in 1 MiB record batches; each batch is decoded, validated and
+folded into partial aggregates (sums and counts per group), while the distinct (group, order)
+keys that `orders` needs are spilled to a temporary directory by hash partition (about 35 bytes
+a row) and counted one partition at a time. Memory therefore stays flat as files grow. Parsing,
+decoding and folding overlap on two threads. No AWS here: the caller hands in a binary stream.
 """
 
 from __future__ import annotations
