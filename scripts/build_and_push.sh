@@ -73,10 +73,7 @@ if [[ -z "$tag" ]]; then
 fi
 [[ "$tag" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$ ]] || usage_error "invalid --tag: $tag"
 
-aws_opts=(--region "$region")
-[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
-[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
-awsc() { aws "${aws_opts[@]}" "$@"; }
+set_aws_opts
 
 # Prints the digest of $tag, nothing if the tag is not in the repository; fails otherwise.
 image_digest() {

@@ -95,24 +95,11 @@ while (($# > 0)); do
   esac
 done
 
-[[ -n "$region" ]] || usage_error "missing --region (or env AWS_REGION / AWS_DEFAULT_REGION)"
-[[ -d "$stack_dir" ]] || usage_error "stack directory not found: $stack_dir"
-stack_dir="$(cd "$stack_dir" && pwd)"
-if [[ -n "$var_file" ]]; then
-  [[ -f "$var_file" ]] || usage_error "--var-file not found: $var_file"
-  var_file="$(cd "$(dirname "$var_file")" && pwd)/$(basename "$var_file")"
-fi
+resolve_stack_args
 if [[ -z "$owner" && -z "$var_file" && ! -f "$stack_dir/terraform.tfvars" ]]; then
   usage_error "missing --owner (or TF_VAR_owner, a --var-file or terraform.tfvars setting owner)"
 fi
 [[ "$sample_timeout" =~ ^[0-9]+$ ]] || usage_error "--sample-timeout must be a number of seconds"
-for i in "${!backend_configs[@]}"; do
-  bc="${backend_configs[$i]}"
-  if [[ "$bc" != *=* ]]; then
-    [[ -f "$bc" ]] || usage_error "--backend-config file not found: $bc"
-    backend_configs[i]="$(cd "$(dirname "$bc")" && pwd)/$(basename "$bc")"
-  fi
-done
 
 for tool in terraform aws; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH (see terraform/README.md, Prerequisites)"
@@ -130,9 +117,7 @@ apply_opts=(-input=false)
 if [[ "$auto_approve" == true ]]; then apply_opts+=(-auto-approve); fi
 
 # Options for the aws CLI based scripts.
-aws_opts=(--region "$region")
-[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
-[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
+set_aws_opts
 
 tf() { terraform -chdir="$stack_dir" "$@"; }
 

@@ -60,10 +60,7 @@ done
 [[ "$image_uri" =~ ^[^@[:space:]]+@sha256:[0-9a-f]{64}$ ]] ||
   usage_error "--image-uri must be URI@sha256:<64 hex> (a digest, not a tag): $image_uri"
 
-aws_opts=(--region "$region")
-[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
-[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
-awsc() { aws "${aws_opts[@]}" "$@"; }
+set_aws_opts
 
 log "updating $function_name to $image_uri"
 awsc lambda update-function-code --function-name "$function_name" --image-uri "$image_uri" \

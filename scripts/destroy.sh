@@ -74,28 +74,12 @@ while (($# > 0)); do
   esac
 done
 
-[[ -n "$region" ]] || usage_error "missing --region (or env AWS_REGION / AWS_DEFAULT_REGION)"
-[[ -d "$stack_dir" ]] || usage_error "stack directory not found: $stack_dir"
-stack_dir="$(cd "$stack_dir" && pwd)"
-if [[ -n "$var_file" ]]; then
-  [[ -f "$var_file" ]] || usage_error "--var-file not found: $var_file"
-  var_file="$(cd "$(dirname "$var_file")" && pwd)/$(basename "$var_file")"
-fi
-for i in "${!backend_configs[@]}"; do
-  bc="${backend_configs[$i]}"
-  if [[ "$bc" != *=* ]]; then
-    [[ -f "$bc" ]] || usage_error "--backend-config file not found: $bc"
-    backend_configs[i]="$(cd "$(dirname "$bc")" && pwd)/$(basename "$bc")"
-  fi
-done
+resolve_stack_args
 for tool in terraform aws; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH"
 done
 
-aws_opts=(--region "$region")
-[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
-[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
-awsc() { aws "${aws_opts[@]}" "$@"; }
+set_aws_opts
 tf() { terraform -chdir="$stack_dir" "$@"; }
 
 init_opts=(-input=false)

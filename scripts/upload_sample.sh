@@ -86,10 +86,7 @@ fi
 [[ "$interval" =~ ^[0-9]+([.][0-9]+)?$ ]] || usage_error "--interval must be seconds"
 command -v python3 >/dev/null || die "python3 is needed to read the manifest JSON"
 
-aws_opts=(--region "$region")
-[[ -z "$profile" ]] || aws_opts+=(--profile "$profile")
-[[ -z "$endpoint_url" ]] || aws_opts+=(--endpoint-url "$endpoint_url")
-awsc() { aws "${aws_opts[@]}" "$@"; }
+set_aws_opts
 
 # Downloads s3://$1/$2 to $3 and prints its LastModified; status 3 if there is no such object.
 fetch() {
