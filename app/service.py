@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from app import layout
@@ -51,7 +51,11 @@ class Outcome:
     manifest: dict[str, Any]
     result: engine.Result | None = None
     error: FileError | None = None
-    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Keys written for this object, as the manifest lists them (the manifest excluded)."""
+        return list(self.manifest["outputs"])
 
 
 def process(
@@ -86,7 +90,7 @@ def process(
         manifest.update(status="failed", error=error.as_dict(), outputs=[key])
         manifest["timings"] = {"total_seconds": round(time.monotonic() - started, 3)}
         sink.put(layout.manifest_key(date, source), _json(manifest), "application/json")
-        return Outcome(ok=False, manifest=manifest, error=error, outputs=[key])
+        return Outcome(ok=False, manifest=manifest, error=error)
 
     parsed = time.monotonic()
     outputs = []
@@ -114,7 +118,7 @@ def process(
         },
     )
     sink.put(layout.manifest_key(date, source), _json(manifest), "application/json")
-    return Outcome(ok=True, manifest=manifest, result=result, outputs=outputs)
+    return Outcome(ok=True, manifest=manifest, result=result)
 
 
 def _json(body: dict[str, Any]) -> bytes:
