@@ -69,9 +69,7 @@ class LocalStack:
     pump: EventPump | None = None
 
     def client(self, service: str) -> Any:
-        return self.session.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
-        )
+        return _client(self.session, self.endpoint_url, service)
 
     @classmethod
     @contextmanager
@@ -177,6 +175,12 @@ class LocalStack:
         }
 
 
+def _client(session: boto3.Session, endpoint: str, service: str) -> Any:
+    return session.client(  # type: ignore[call-overload]
+        service, endpoint_url=endpoint, config=CLIENT_CONFIG
+    )
+
+
 def _create(
     session: boto3.Session,
     endpoint: str,
@@ -184,10 +188,7 @@ def _create(
     visibility_timeout: int,
     max_receive_count: int,
 ) -> tuple[str, str]:
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
-
-    s3, sns, sqs = client("s3"), client("sns"), client("sqs")
+    s3, sns, sqs = (_client(session, endpoint, service) for service in ("s3", "sns", "sqs"))
     for bucket in (names.input_bucket, names.output_bucket):
         s3.create_bucket(Bucket=bucket)
         s3.put_public_access_block(
