@@ -20,3 +20,11 @@ class FileError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class Superseded(Exception):
+    """The event names an upload that a newer one has replaced: nothing to do, nothing to retry."""
+
+
+class TransientError(Exception):
+    """Worth retrying later (another run holds the source, throttling): fail the message."""

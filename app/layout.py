@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 REPORTS = ("most_profitable_region", "top_ship_mode_by_category", "orders_by_category")
 REJECTED = "rejected_rows"
 ERRORS = "errors"
 MANIFESTS = "_manifests"
+STATE = "_state"
+OUTPUT_PREFIXES = (*REPORTS, REJECTED, ERRORS, MANIFESTS)
+"""Every prefix a run writes and may delete under (the function's IAM policy names the same)."""
 
+MAX_SOURCE_BYTES = 200
+_HASHED_TAIL = 18  # "~h" + 16 hex digits of the key's SHA-256
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def input_format(key: str) -> str | None:
+    """ "csv", "csv.gz" (gzip-compressed CSV), or None for a key the pipeline does not read.
+
+    The suffix is matched in any letter case: partners upload `ORDERS.CSV` too.
+    """
+    lowered = key.lower()
+    if lowered.endswith(".csv"):
+        return "csv"
+    if lowered.endswith(".csv.gz"):
+        return "csv.gz"
+    return None
 
 
 def source_name(key: str) -> str:
@@ -18,10 +37,16 @@ def source_name(key: str) -> str:
     Injective, so two keys never share outputs, and stable, so a redelivered event overwrites
     the same objects. A trailing ".csv" is dropped; every byte outside [A-Za-z0-9._-] becomes
     ~XX; a key without ".csv" gets a trailing "~" (which no escaped key can end with otherwise).
+    A name longer than MAX_SOURCE_BYTES keeps its first bytes and ends in "~h" and a hash of
+    the whole key: no escaped name contains "~h", so a cut name never equals an uncut one.
     """
     stem, marker = (key[:-4], "") if key.endswith(".csv") and key != ".csv" else (key, "~")
     escaped = "".join(chr(b) if b in _SAFE else f"~{b:02X}" for b in stem.encode("utf-8"))
-    return escaped + marker
+    name = escaped + marker
+    if len(name) <= MAX_SOURCE_BYTES:
+        return name
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return f"{name[: MAX_SOURCE_BYTES - _HASHED_TAIL]}~h{digest}"
 
 
 def partition(date: dt.date) -> str:
@@ -42,3 +67,17 @@ def error_key(date: dt.date, source: str) -> str:
 
 def manifest_key(date: dt.date, source: str) -> str:
     return f"{MANIFESTS}/{partition(date)}/{source}.json"
+
+
+def output_set(date: dt.date, source: str) -> list[str]:
+    """Every key a run of (date, source) may write, the manifest excluded."""
+    return [
+        *(report_key(r, date, source) for r in REPORTS),
+        rejected_key(date, source),
+        error_key(date, source),
+    ]
+
+
+def state_key(source: str) -> str:
+    """The record of which upload of a source was processed last (see app.ordering)."""
+    return f"{STATE}/{source}.json"

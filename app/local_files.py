@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -11,8 +12,19 @@ class DirectorySink:
         self.root = root
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
+        partial = self._partial(key)
+        partial.write_bytes(body)
+        os.replace(partial, self.root / key)  # readers never see a half-written file
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        partial = self._partial(key)
+        shutil.copyfile(path, partial)
+        os.replace(partial, self.root / key)
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def _partial(self, key: str) -> Path:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(body)
-        os.replace(partial, path)  # readers never see a half-written file
+        return path.with_name(f".{path.name}.partial")

@@ -1,31 +1,43 @@
 """One input object in, its outputs out: the single place that decides what gets written.
 
 Used alike by the Lambda handler (S3 in, S3 out) and the CLI (a file or S3 in, a directory out).
-Outputs follow app.layout; the manifest is written last, so its presence means "complete".
+Outputs follow app.layout. A run replaces the whole output set of its (dt, source): the old
+manifest goes first, the new outputs are written, whatever the run did not write is deleted,
+and the manifest is written last, so its presence means "complete, and describes this input".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import io
 import json
+import tempfile
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
-from app import layout
-from app.errors import FileError
+from app import layout, ordering
+from app.errors import FileError, Superseded
 
 if TYPE_CHECKING:  # pandas and pyarrow load on first use, not at import: faster cold starts
     from app import engine
 
-ENGINE_VERSION = "orders-pipeline/0.1.0"
+ENGINE_VERSION = "orders-pipeline/0.2.0"
+_JSON = "application/json"
 
 
 class Sink(Protocol):
-    """Somewhere outputs can be put by key (an S3 bucket, a local directory)."""
+    """Somewhere outputs can be put and removed by key (an S3 bucket, a local directory)."""
 
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class ObjectRef:
     etag: str | None = None
     size: int | None = None
     event_time: dt.datetime | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
 
     @property
     def date(self) -> dt.date:
@@ -44,64 +58,112 @@ class ObjectRef:
         when = self.event_time or dt.datetime.now(dt.UTC)
         return when.astimezone(dt.UTC).date()
 
+    @property
+    def order(self) -> str | None:
+        """Where this upload stands among the uploads of its key (None: no event to order)."""
+        when = self.event_time.isoformat() if self.event_time else None
+        return ordering.order_key(self.sequencer, when)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An input stream and what the store said it is (the version actually read)."""
+
+    stream: IO[bytes]
+    etag: str | None = None
+    version_id: str | None = None
+    size: int | None = None
+
+
+Status = Literal["ok", "failed", "superseded"]
+
 
 @dataclass
 class Outcome:
-    ok: bool
-    manifest: dict[str, Any]
+    status: Status
+    manifest: dict[str, Any] = field(default_factory=dict)
     result: engine.Result | None = None
     error: FileError | None = None
 
     @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
     def outputs(self) -> list[str]:
         """Keys written for this object, as the manifest lists them (the manifest excluded)."""
-        return list(self.manifest["outputs"])
+        return list(self.manifest.get("outputs", []))
 
 
 def process(
     ref: ObjectRef,
-    open_input: Callable[[], IO[bytes]],
+    open_input: Callable[[], Opened | IO[bytes]],
     sink: Sink,
     date: dt.date | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    *,
+    guard: ordering.Guard | None = None,
 ) -> Outcome:
-    """Run the engine on one object and write every output; a bad file is an Outcome, not a raise.
+    """Run the engine on one object and replace its output set; a bad file is an Outcome.
 
-    Anything other than FileError (throttling, a dropped connection, a 5xx) propagates, so the
-    caller can fail the message and let it be retried.
+    With a guard (the function), runs of one source are serialised and ordered by upload:
+    an event for a replaced upload returns a "superseded" Outcome and writes nothing.
+    Anything other than FileError (throttling, a dropped connection, a 5xx, a held source)
+    propagates, so the caller can fail the message and let it be retried.
     """
+    source = layout.source_name(ref.key)
+    claim = None
+    if guard is not None and ref.order is not None:
+        try:
+            claim = guard.claim(layout.state_key(source), ref.order, ref.etag)
+        except Superseded as exc:
+            return Outcome("superseded", {"source": _source(ref), "reason": str(exc)})
+    try:
+        return _replace_outputs(ref, open_input, sink, date or ref.date, source, on_bytes)
+    except Superseded as exc:
+        return Outcome("superseded", {"source": _source(ref), "reason": str(exc)})
+    finally:
+        if guard is not None and claim is not None:
+            guard.release(claim)
+
+
+def _replace_outputs(
+    ref: ObjectRef,
+    open_input: Callable[[], Opened | IO[bytes]],
+    sink: Sink,
+    date: dt.date,
+    source: str,
+    on_bytes: Callable[[int], None] | None,
+) -> Outcome:
     from app import engine
 
-    date = date or ref.date
-    source = layout.source_name(ref.key)
     started = time.monotonic()
-    manifest: dict[str, Any] = {
-        "source": {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": ref.size},
-        "dt": date.isoformat(),
-        "engine": ENGINE_VERSION,
-    }
+    manifest: dict[str, Any] = {"source": _source(ref), "dt": date.isoformat()}
+    manifest["engine"] = ENGINE_VERSION
+    written: list[str] = []
     try:
-        with open_input() as stream:
-            result = engine.run(stream, on_bytes)
+        opened = _opened(open_input())  # raises Superseded before anything is touched
+        manifest["source"].update(etag=opened.etag or ref.etag, version_id=opened.version_id)
+        sink.delete(layout.manifest_key(date, source))  # the old set is no longer "complete"
+        with opened.stream as raw, tempfile.TemporaryDirectory(prefix="orders-") as work:
+            stream = _decoded(raw, layout.input_format(ref.key), on_bytes)
+            result = engine.run(stream, workdir=Path(work))
+            for report, frame in result.reports.items():
+                written.append(layout.report_key(report, date, source))
+                sink.put(written[-1], engine.to_csv(frame), "text/csv")
+            if result.rejected_csv is not None:
+                written.append(layout.rejected_key(date, source))
+                sink.put_file(written[-1], result.rejected_csv, "text/csv")
     except FileError as error:
-        key = layout.error_key(date, source)
-        body = {"source": manifest["source"], **error.as_dict()}
-        sink.put(key, _json(body), "application/json")
-        manifest.update(status="failed", error=error.as_dict(), outputs=[key])
+        written = [layout.error_key(date, source)]
+        sink.put(written[0], _json({"source": manifest["source"], **error.as_dict()}), _JSON)
+        _delete_stale(sink, date, source, written)
+        manifest.update(status="failed", error=error.as_dict(), outputs=written)
         manifest["timings"] = {"total_seconds": round(time.monotonic() - started, 3)}
-        sink.put(layout.manifest_key(date, source), _json(manifest), "application/json")
-        return Outcome(ok=False, manifest=manifest, error=error)
+        sink.put(layout.manifest_key(date, source), _json(manifest), _JSON)
+        return Outcome("failed", manifest, error=error)
 
-    parsed = time.monotonic()
-    outputs = []
-    for report, frame in result.reports.items():
-        key = layout.report_key(report, date, source)
-        sink.put(key, engine.to_csv(frame), "text/csv")
-        outputs.append(key)
-    if result.rows_rejected:
-        key = layout.rejected_key(date, source)
-        sink.put(key, engine.to_csv(result.rejected), "text/csv")
-        outputs.append(key)
+    _delete_stale(sink, date, source, written)
     manifest.update(
         status="ok",
         rows={
@@ -111,14 +173,75 @@ def process(
         },
         bytes_read=result.bytes_read,
         columns=result.columns,
-        outputs=outputs,
-        timings={
-            "engine_seconds": round(parsed - started, 3),
-            "total_seconds": round(time.monotonic() - started, 3),
-        },
+        outputs=written,
+        timings={"total_seconds": round(time.monotonic() - started, 3)},
     )
-    sink.put(layout.manifest_key(date, source), _json(manifest), "application/json")
-    return Outcome(ok=True, manifest=manifest, result=result)
+    sink.put(layout.manifest_key(date, source), _json(manifest), _JSON)
+    return Outcome("ok", manifest, result=result)
+
+
+def _delete_stale(sink: Sink, date: dt.date, source: str, written: list[str]) -> None:
+    """Outputs of an earlier upload that this run did not replace (say, reports after a
+    failure, or rejected rows after a clean file) would read as current: remove them."""
+    for key in layout.output_set(date, source):
+        if key not in written:
+            sink.delete(key)
+
+
+def _source(ref: ObjectRef) -> dict[str, Any]:
+    fields = {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": ref.size}
+    if ref.sequencer:
+        fields["sequencer"] = ref.sequencer
+    return fields
+
+
+def _opened(opened: Opened | IO[bytes]) -> Opened:
+    return opened if isinstance(opened, Opened) else Opened(opened)
+
+
+class _Counting(io.RawIOBase):
+    """Counts the bytes read from the store (compressed, for .csv.gz): honest progress."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
+        self.raw = raw
+        self.on_bytes = on_bytes
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.raw.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self.total += len(chunk)
+        if chunk and self.on_bytes:
+            self.on_bytes(self.total)
+        return len(chunk)
+
+
+class _Gunzip(io.RawIOBase):
+    """gzip decompressed on the fly; a corrupt or cut archive is a bad file, not a crash."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.inner = gzip.GzipFile(fileobj=raw, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self.inner.readinto(buffer)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileError(
+                "invalid_gzip", f"the file is not a complete gzip archive: {exc}"
+            ) from exc
+
+
+def _decoded(raw: IO[bytes], fmt: str | None, on_bytes: Callable[[int], None] | None) -> IO[bytes]:
+    counted: IO[bytes] = io.BufferedReader(_Counting(raw, on_bytes), 1 << 20)
+    if fmt == "csv.gz":
+        return io.BufferedReader(_Gunzip(counted), 1 << 20)
+    return counted
 
 
 def _json(body: dict[str, Any]) -> bytes:

@@ -34,6 +34,8 @@ def objects_in(notification: dict[str, Any] | str) -> list[ObjectRef]:
                 etag=s3["object"].get("eTag"),
                 size=s3["object"].get("size"),
                 event_time=_time(record.get("eventTime")),
+                version_id=s3["object"].get("versionId") or None,
+                sequencer=s3["object"].get("sequencer") or None,
             )
         )
     return refs

@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from app import service
+from app import layout, ordering, service
 from app.aws.events import is_s3_event, objects_in
-from app.aws.s3 import CLIENT_CONFIG, BucketSink, open_object
+from app.aws.s3 import CLIENT_CONFIG, BucketSink, S3StateStore, open_object
 from app.config import Settings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -39,11 +39,26 @@ def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
 
     def process_object(ref: service.ObjectRef) -> None:
         assert ref.bucket is not None
-        logger.set_correlation_id(f"{ref.bucket}/{ref.key}")
+        bucket = ref.bucket
+        logger.set_correlation_id(f"{bucket}/{ref.key}")
+        if layout.input_format(ref.key) is None:
+            metrics.add_metric("FilesIgnored", MetricUnit.Count, 1)
+            logger.info("ignored: the key does not end in .csv or .csv.gz (any letter case)")
+            return
         s3 = client()
-        sink = BucketSink(s3, settings.output_bucket)
-        outcome = service.process(ref, lambda: open_object(s3, str(ref.bucket), ref.key), sink)
+        outcome = service.process(
+            ref,
+            lambda: open_object(s3, bucket, ref.key, ref.etag),
+            BucketSink(s3, settings.output_bucket),
+            guard=ordering.Guard(
+                S3StateStore(s3, settings.output_bucket), wait_seconds=settings.source_wait_seconds
+            ),
+        )
         manifest = outcome.manifest
+        if outcome.status == "superseded":
+            metrics.add_metric("FilesSuperseded", MetricUnit.Count, 1)
+            logger.info("superseded: a newer upload of this key wins", extra=manifest)
+            return
         if outcome.ok:
             metrics.add_metric("RowsRead", MetricUnit.Count, manifest["rows"]["read"])
             metrics.add_metric("RowsRejected", MetricUnit.Count, manifest["rows"]["rejected"])

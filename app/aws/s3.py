@@ -1,13 +1,16 @@
-"""S3 adapters: read an object as a stream, write outputs by key."""
+"""S3 adapters: read an object as a stream at the version an event names, write and delete
+outputs by key, and keep the per-source state record with conditional writes."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, Any, cast
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from app.errors import FileError
+from app.errors import FileError, Superseded
+from app.service import Opened
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -15,29 +18,88 @@ CLIENT_CONFIG = Config(
     read_timeout=60,
 )
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_CONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
-def open_object(client: Any, bucket: str, key: str) -> IO[bytes]:
-    """One streaming GET: the body is read as the engine parses, never whole, never to /tmp."""
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def open_object(client: Any, bucket: str, key: str, etag: str | None = None) -> Opened:
+    """One streaming GET: the body is read as the engine parses, never whole, never to /tmp.
+
+    With `etag` (from the event), the GET carries If-Match: if the key now holds another
+    upload, the event is superseded rather than processed against data it does not describe.
+    """
+    extra = {"IfMatch": f'"{etag.strip(chr(34))}"'} if etag else {}
     try:
-        response = client.get_object(Bucket=bucket, Key=key)
+        response = client.get_object(Bucket=bucket, Key=key, **extra)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = _code(exc)
         if code in _MISSING:
-            raise FileError(
-                "object_missing",
-                f"s3://{bucket}/{key} does not exist (deleted before it was processed?)",
-            ) from exc
+            raise FileError("object_missing", "the object does not exist") from exc
         if code == "NoSuchBucket":
             raise FileError("bucket_missing", f"bucket {bucket} does not exist") from exc
+        if code in _CONDITION_FAILED:
+            raise Superseded(f"the object was replaced since the event (ETag {etag})") from exc
         raise
-    return cast(IO[bytes], response["Body"])
+    return Opened(
+        stream=cast(IO[bytes], response["Body"]),
+        etag=str(response.get("ETag", "")).strip('"') or None,
+        version_id=response.get("VersionId"),
+        size=response.get("ContentLength"),
+    )
 
 
 class BucketSink:
+    """Outputs as objects of one bucket."""
+
     def __init__(self, client: Any, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Streamed from disk (multipart when large): rejected rows can outgrow memory."""
+        self.client.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        )
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # absent keys are not an error
+
+
+class S3StateStore:
+    """app.ordering's StateStore on S3 conditional writes (If-None-Match / If-Match)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise
+        return response["Body"].read(), str(response["ETag"])
+
+    def create(self, key: str, body: bytes) -> str | None:
+        return self._put(key, body, IfNoneMatch="*")
+
+    def replace(self, key: str, body: bytes, etag: str) -> str | None:
+        return self._put(key, body, IfMatch=etag)
+
+    def _put(self, key: str, body: bytes, **condition: str) -> str | None:
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", **condition
+            )
+        except ClientError as exc:
+            if _code(exc) in _CONDITION_FAILED:
+                return None
+            raise
+        return str(response["ETag"])

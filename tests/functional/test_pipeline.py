@@ -178,7 +178,7 @@ def test_object_deleted_before_processing_is_a_clear_permanent_error(stack: Loca
     assert manifest["error"]["code"] == "object_missing"
     error = json.loads(stack.read_outputs(manifest)[manifest["outputs"][0]])
     assert "does not exist" in error["message"]
-    assert [k.split("/")[0] for k in output_keys(stack)] == ["_manifests", "errors"]
+    assert [k.split("/")[0] for k in output_keys(stack)] == ["_manifests", "_state", "errors"]
     # Permanent: the message is consumed, not retried into the DLQ.
     pump_until(pump, lambda: queue_depth(stack, stack.queue_url) == 0)
     assert queue_depth(stack, stack.dlq_url) == 0

@@ -26,6 +26,14 @@ def test_key_is_url_decoded_and_date_is_utc() -> None:
     assert ref.date == dt.date(2026, 3, 1)
 
 
+def test_version_and_sequencer_are_kept_for_ordering_uploads() -> None:
+    record = {**RECORD, "s3": {**RECORD["s3"]}}
+    record["s3"]["object"] = {"key": "a.csv", "versionId": "v2", "sequencer": "0055AED6DCD9"}
+    [ref] = objects_in({"Records": [record]})
+    assert (ref.version_id, ref.sequencer) == ("v2", "0055AED6DCD9")
+    assert ref.order == "s" + "0055AED6DCD9".ljust(64, "0")
+
+
 def test_s3_test_event_and_other_event_types_are_ignored() -> None:
     test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "in-bucket"}
     assert objects_in(json.dumps(test_event)) == []

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.layout import source_name
+from app.layout import MAX_SOURCE_BYTES, OUTPUT_PREFIXES, input_format, output_set, source_name
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._~-]*")
 
@@ -79,3 +82,52 @@ def test_source_name_uses_only_safe_characters_and_round_trips(key: str) -> None
 def test_distinct_keys_get_distinct_names(keys: list[str]) -> None:
     names = {source_name(k) for k in keys}
     assert len(names) == len(keys)
+
+
+long_keys = st.text(alphabet="aé東/ .~-", min_size=60, max_size=400)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(long_keys, unique=True, min_size=1, max_size=10))
+def test_long_keys_get_short_distinct_names(keys: list[str]) -> None:
+    names = [source_name(k) for k in keys]
+    for key, name in zip(keys, names, strict=True):
+        assert len(name.encode()) <= MAX_SOURCE_BYTES
+        assert SAFE_NAME.fullmatch(name)
+        if len(name) == MAX_SOURCE_BYTES and "~h" in name:
+            assert name.endswith(hashlib.sha256(key.encode()).hexdigest()[:16])
+        else:
+            assert decode(name) == key  # short enough: the plain, reversible name
+    assert len(set(names)) == len(keys)
+
+
+def test_a_long_non_ascii_key_fits_file_system_and_s3_limits(tmp_path: Path) -> None:
+    key = "commandes/" + "é" * 300 + ".csv"
+    name = source_name(key)
+    assert len(name) == MAX_SOURCE_BYTES
+    assert name.startswith("commandes~2F~C3~A9")
+    (tmp_path / f".{name}.json.partial").write_text("{}")  # the longest file the CLI writes
+
+
+@pytest.mark.parametrize(
+    ("key", "fmt"),
+    [
+        ("orders.csv", "csv"),
+        ("ORDERS.CSV", "csv"),
+        ("in/Orders.Csv", "csv"),
+        ("orders.csv.gz", "csv.gz"),
+        ("orders.CSV.GZ", "csv.gz"),
+        ("orders.gz", None),
+        ("orders.csv.zip", None),
+        ("notes.txt", None),
+        ("folder/", None),
+    ],
+)
+def test_input_format_accepts_csv_and_gzip_in_any_case(key: str, fmt: str | None) -> None:
+    assert input_format(key) == fmt
+
+
+def test_output_set_covers_every_prefix_but_the_manifest() -> None:
+    keys = output_set(dt.date(2026, 1, 2), "s")
+    assert [k.split("/")[0] for k in keys] == [p for p in OUTPUT_PREFIXES if p != "_manifests"]
+    assert all("/dt=2026-01-02/s." in k for k in keys)
