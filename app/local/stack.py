@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from botocore.exceptions import ClientError
 
 from app import layout
 from app.aws.reports_function import Handler, make_handler
 from app.aws.s3 import CLIENT_CONFIG
 from app.config import Settings
 from app.local.pump import REGION, BatchListener, EventPump
+from app.local.server import LoopbackServer
+from app.service import ObjectRef
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class LocalStack:
     session: boto3.Session
     queue_url: str
     dlq_url: str
+    visibility_timeout: int = 5
+    max_receive_count: int = 5
+    log_level: str = "ERROR"
     pump: EventPump | None = None
 
     def client(self, service: str) -> Any:
@@ -79,19 +84,25 @@ class LocalStack:
         port: int = 0,
         *,
         visibility_timeout: int = 5,
-        max_receive_count: int = 3,
+        max_receive_count: int = 5,
         batch_size: int = 10,
         handler: Handler | None = None,
         on_batch: BatchListener | None = None,
         pump: bool = True,
+        log_level: str = "ERROR",
     ) -> Iterator[LocalStack]:
-        """Start the server, create the resources, run the pump; stop it all on exit."""
+        """Start the server, create the resources, run the pump; stop it all on exit.
+
+        A port that cannot be bound (in use, privileged) raises OSError before anything starts.
+        maxReceiveCount defaults to 5, as the Terraform stack's. The default handler logs at ERROR
+        only: a laptop's console shows what the caller announces, not a JSON line per file
+        (and no EMF metrics lines: POWERTOOLS_METRICS_DISABLED is set while the stack runs).
+        """
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", "No application metrics to publish")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server = LoopbackServer("127.0.0.1", port)
         server.start()
-        host, bound = server.get_host_and_port()
-        endpoint = f"http://{host}:{bound}"
+        endpoint = f"http://127.0.0.1:{server.bound_port}"
         session = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
@@ -102,7 +113,16 @@ class LocalStack:
             queue_url, dlq_url = _create(
                 session, endpoint, names, visibility_timeout, max_receive_count
             )
-            stack = cls(endpoint, names, session, queue_url, dlq_url)
+            stack = cls(
+                endpoint,
+                names,
+                session,
+                queue_url,
+                dlq_url,
+                visibility_timeout=visibility_timeout,
+                max_receive_count=max_receive_count,
+                log_level=log_level,
+            )
             if pump:
                 stack.pump = stack.make_pump(handler, batch_size=batch_size, on_batch=on_batch)
                 stack.pump.start()
@@ -126,7 +146,7 @@ class LocalStack:
     ) -> EventPump:
         """An event pump on the reports queue; by default it runs the real reports handler."""
         fn = handler or make_handler(
-            Settings(output_bucket=self.names.output_bucket, log_level="WARNING"),
+            Settings(output_bucket=self.names.output_bucket, log_level=self.log_level),
             s3=self.client("s3"),
         )
         return EventPump(
@@ -145,26 +165,52 @@ class LocalStack:
         self.client("s3").upload_file(str(path), self.names.input_bucket, key)
         return key
 
+    def manifest_for(self, ref: ObjectRef) -> dict[str, Any] | None:
+        """The manifest at the (dt, source) an event names, or None if there is none (yet).
+
+        One GET at the exact key the function writes: no listing, so no page to miss.
+        """
+        key = layout.manifest_key(ref.date, layout.source_name(ref.key))
+        try:
+            body = self.client("s3").get_object(Bucket=self.names.output_bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        manifest: dict[str, Any] = json.loads(body.read())
+        return manifest
+
     def wait_for_manifest(
         self, key: str, timeout: float = 60, since: dt.datetime | None = None
     ) -> dict[str, Any]:
-        """Poll the output bucket for the manifest of `key` (any dt) written after `since`."""
+        """Poll the output bucket for the newest manifest of `key` (any dt) written after `since`.
+
+        Lists every page of _manifests/ (dt comes first in the key, so a prefix cannot narrow
+        it to one source); when the event is at hand, manifest_for reads the one key instead.
+        """
         s3 = self.client("s3")
         suffix = f"/{layout.source_name(key)}.json"
+        pages = s3.get_paginator("list_objects_v2")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            listing = s3.list_objects_v2(
-                Bucket=self.names.output_bucket, Prefix=f"{layout.MANIFESTS}/"
-            )
-            for item in listing.get("Contents", []):
-                if item["Key"].endswith(suffix) and (
-                    since is None or item["LastModified"] >= since
-                ):
-                    body = s3.get_object(Bucket=self.names.output_bucket, Key=item["Key"])["Body"]
-                    manifest: dict[str, Any] = json.loads(body.read())
-                    return manifest
+        while True:
+            found = [
+                item
+                for page in pages.paginate(
+                    Bucket=self.names.output_bucket, Prefix=f"{layout.MANIFESTS}/"
+                )
+                for item in page.get("Contents", [])
+                if item["Key"].endswith(suffix) and (since is None or item["LastModified"] >= since)
+            ]
+            if found:
+                newest = max(found, key=lambda item: item["LastModified"])
+                body = s3.get_object(Bucket=self.names.output_bucket, Key=newest["Key"])["Body"]
+                manifest: dict[str, Any] = json.loads(body.read())
+                return manifest
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"no manifest for s3://{self.names.input_bucket}/{key} after {timeout}s"
+                )
             time.sleep(0.1)
-        raise TimeoutError(f"no manifest for s3://{self.names.input_bucket}/{key} after {timeout}s")
 
     def read_outputs(self, manifest: dict[str, Any]) -> dict[str, str]:
         """The text of every output a manifest lists, by key."""
@@ -222,11 +268,9 @@ def _create(
         Bucket=names.input_bucket,
         NotificationConfiguration={
             "TopicConfigurations": [
-                {
-                    "TopicArn": topic_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
-                }
+                # Every created object, no suffix filter: the function decides what it reads
+                # (.csv in any case, .csv.gz) and says why it ignores anything else.
+                {"TopicArn": topic_arn, "Events": ["s3:ObjectCreated:*"]}
             ]
         },
     )

@@ -1,0 +1,59 @@
+"""The two consoles (results on stdout, messages on stderr) and the report tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# No markup, emoji codes or highlighting: file names and messages are printed as they are.
+out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+TITLES = {
+    "most_profitable_region": "Most profitable region",
+    "top_ship_mode_by_category": "Most common ship mode per category",
+    "orders_by_category": "Orders per category and sub-category",
+}
+_NUMERIC = {"rank", "profit", "revenue", "orders", "share", "line_items", "row"}
+
+
+def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
+    """Each report as a table (its first 20 rows), the headline answer, the row counts."""
+    for key, text in outputs.items():
+        report = key.split("/", 1)[0]
+        if report not in TITLES:
+            continue
+        rows = list(csv.reader(io.StringIO(text)))
+        table = Table(title=TITLES[report], title_justify="left")
+        for name in rows[0] if rows else []:
+            table.add_column(name, justify="right" if name in _NUMERIC else "left")
+        for row in rows[1:21]:
+            table.add_row(*row)
+        if len(rows) > 21:
+            table.caption = f"first 20 of {len(rows) - 1} rows"
+        out.print(table)
+    headline = answer(outputs)
+    if headline:
+        out.print(headline)
+    rows_info = manifest["rows"]
+    out.print(
+        f"rows read {rows_info['read']}, rejected {rows_info['rejected']}"
+        + (" (reasons in rejected_rows/)" if rows_info["rejected"] else "")
+    )
+    for key in outputs:
+        out.print(f"  {key}")
+
+
+def answer(outputs: dict[str, str]) -> str:
+    """The headline: which region earns most (every region sharing rank 1)."""
+    for key, text in outputs.items():
+        if key.startswith("most_profitable_region/"):
+            top = [r for r in csv.DictReader(io.StringIO(text)) if r["rank"] == "1"]
+            if top:
+                regions = " and ".join(r["region"] for r in top)
+                return f"most profitable region: {regions} (profit {top[0]['profit']})"
+    return ""

@@ -1,0 +1,95 @@
+"""`orders-pipeline demo`: the whole pipeline once on the embedded AWS, the reports printed."""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.cli.console import out, summary
+from app.cli.embedded import Delivery, deliveries, result, show_record_failures
+from app.cli.failures import DEBUG_VARIABLE, CliError, debug_enabled, explain
+
+if TYPE_CHECKING:
+    from app.local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
+TIMEOUT = 60.0
+
+
+def add_parser(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="run the pipeline once on the embedded AWS, then stop")
+    demo.add_argument("--file", type=Path, default=SAMPLE, help="orders CSV to upload")
+    demo.set_defaults(run=run, usage=demo)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        parser.error(f"no such file: {path}")
+    try:
+        return _demo(path)
+    except CliError:
+        raise
+    except Exception as exc:
+        message = explain(exc, str(path))
+        if message is None:
+            raise
+        raise CliError(message) from exc
+
+
+def _demo(path: Path) -> int:
+    from app.local.stack import LocalStack
+
+    started = time.monotonic()
+    seen: queue.Queue[Delivery] = queue.Queue()
+
+    def listen(records: list[dict[str, Any]], failed: set[str]) -> None:
+        for delivery in deliveries(records, failed):
+            seen.put(delivery)
+
+    out.print("starting the embedded AWS (moto server on loopback)...")
+    log_level = "ERROR"
+    if debug_enabled():
+        log_level = "INFO"  # the function's JSON log lines
+        show_record_failures()
+    with LocalStack.start(on_batch=listen, log_level=log_level) as stack:
+        names = stack.names
+        out.print(
+            f"  {stack.endpoint_url}: buckets {names.input_bucket}, {names.output_bucket}; "
+            f"topic {names.topic}; queue {names.queue} (+ {names.dlq})"
+        )
+        key = stack.upload(path)
+        out.print(f"uploaded s3://{names.input_bucket}/{key}; waiting for the reports...")
+        manifest = _wait(stack, seen, key)
+        out.print(f"reports written to s3://{names.output_bucket}/ (read back from the bucket):")
+        summary(manifest, stack.read_outputs(manifest))
+    out.print(f"demo finished in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> dict[str, Any]:
+    """The manifest of the upload of `key` once processed; CliError if it was not."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            delivery = seen.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise CliError(
+                f"{key}: no reports after {TIMEOUT:.0f}s; rerun with {DEBUG_VARIABLE}=1 "
+                "to see the function's log"
+            ) from None
+        if delivery.ref.key != key:
+            continue
+        outcome = result(stack, delivery)
+        if outcome.status == "retry":
+            out.print(outcome.line)
+        elif outcome.status == "processed" and outcome.manifest is not None:
+            return outcome.manifest
+        elif outcome.status == "failed":
+            raise CliError(f"{key}: {outcome.detail}; rerun with {DEBUG_VARIABLE}=1 to see why")
+        else:
+            raise CliError(f"{key}: {outcome.detail}")

@@ -1,0 +1,106 @@
+"""What happened to one upload on the embedded AWS, as one line (shared by demo and local)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.local.stack import LocalStack
+    from app.service import ObjectRef
+
+
+def show_record_failures() -> None:
+    """With the debug variable: why a record failed, one line each, as the batch utility says.
+
+    The reports function lets a transient fault fail its record (SQS retries it) without
+    logging it; Powertools' batch processor notes each failure at DEBUG level on its own logger.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    handler.addFilter(lambda record: record.getMessage().startswith("Record processing exception"))
+    batch = logging.getLogger("aws_lambda_powertools.utilities.batch")
+    batch.addHandler(handler)
+    batch.setLevel(logging.DEBUG)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One object an S3 event named, as the event pump handed it to the function."""
+
+    ref: ObjectRef
+    failed: bool  # the function reported this record as failed: SQS delivers it again
+    receives: int  # how many times SQS has delivered this message (ApproximateReceiveCount)
+
+
+def deliveries(records: list[dict[str, Any]], failed: set[str]) -> list[Delivery]:
+    """The objects of one batch (s3:TestEvent and other events name none)."""
+    from app.aws.events import objects_in
+
+    found = []
+    for record in records:
+        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+        for ref in objects_in(record["body"]):
+            found.append(Delivery(ref, record["messageId"] in failed, receives))
+    return found
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # processed | rejected | ignored | skipped | retry | failed
+    key: str
+    detail: str
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def line(self) -> str:
+        return f"{self.status} {self.key}: {self.detail}"
+
+
+def result(stack: LocalStack, delivery: Delivery) -> Result:
+    """Read at the exact key the function writes for this event (its dt, its source)."""
+    from app.layout import input_format
+
+    ref = delivery.ref
+    key = ref.key
+    if delivery.failed:
+        if delivery.receives >= stack.max_receive_count:
+            return Result(
+                "failed",
+                key,
+                f"the reports function failed {delivery.receives} times; "
+                f"the message is now in {stack.names.dlq}",
+            )
+        return Result(
+            "retry",
+            key,
+            f"the reports function failed (attempt {delivery.receives} of "
+            f"{stack.max_receive_count}); SQS delivers it again in {stack.visibility_timeout}s",
+        )
+    manifest = stack.manifest_for(ref)
+    if manifest is None:
+        if input_format(key) is None:
+            return Result("ignored", key, "not a .csv or .csv.gz file")
+        return Result("skipped", key, "no outputs for this upload (a newer upload replaced it)")
+    read = _etag(manifest.get("source", {}).get("etag"))
+    if read and _etag(ref.etag) and read != _etag(ref.etag):
+        return Result(
+            "skipped", key, f"superseded, the outputs describe a newer upload (ETag {read})"
+        )
+    if manifest.get("status") == "ok":
+        rows = manifest["rows"]
+        return Result(
+            "processed",
+            key,
+            f"{rows['read']} rows, {rows['rejected']} rejected -> "
+            f"s3://{stack.names.output_bucket}/",
+            manifest,
+        )
+    error = manifest.get("error") or {}
+    return Result("rejected", key, str(error.get("message", "the file was not processed")))
+
+
+def _etag(value: object) -> str:
+    return str(value or "").strip('"')

@@ -1,0 +1,130 @@
+"""`orders-pipeline local` as a user runs it: the printed command, what each upload prints."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shlex
+import socket
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.e2e.conftest import (
+    BIN,
+    CLI,
+    INPUT_BUCKET,
+    OUTPUT_BUCKET,
+    ROOT,
+    SAMPLE,
+    LocalProcess,
+    path_without_aws,
+)
+
+Start = Callable[..., LocalProcess]
+
+
+def processed(key: str, rows: int = 20) -> str:
+    return f"processed {key}: {rows} rows, 0 rejected -> s3://{OUTPUT_BUCKET}/\n"
+
+
+def printed_upload(local: LocalProcess) -> str:
+    return next(line for line in local.intro if " s3 cp " in line).strip()
+
+
+def run_printed(command: str, path: str) -> subprocess.CompletedProcess[str]:
+    """The line exactly as printed, through a shell, in the directory `local` ran in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = path
+    return subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_printed_command_uses_the_project_aws_when_none_is_on_path(start_local: Start) -> None:
+    path = path_without_aws()
+    local = start_local(PATH=path)
+    command = printed_upload(local)
+    assert command == (
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing .venv/bin/aws "
+        f"--region us-east-1 --endpoint-url {local.endpoint} s3 cp "
+        f"assessment_assets/sample_orders.csv s3://{INPUT_BUCKET}/"
+    ), "expects the venv in ROOT/.venv, where `make setup` puts it"
+    upload = run_printed(command, path)
+    assert upload.returncode == 0, f"{command}: {upload.stderr}"
+    assert local.announced("sample_orders.csv")[-1] == processed("sample_orders.csv")
+
+
+def test_printed_command_uses_the_aws_on_path(start_local: Start, tmp_path: Path) -> None:
+    (tmp_path / "aws").symlink_to(BIN / "aws")  # an AWS CLI installed globally
+    path = os.pathsep.join([str(tmp_path), path_without_aws()])
+    local = start_local(PATH=path)
+    command = printed_upload(local)
+    assert shlex.split(command)[2:4] == ["aws", "--region"]
+    upload = run_printed(command, path)
+    assert upload.returncode == 0, f"{command}: {upload.stderr}"
+    assert local.announced("sample_orders.csv")[-1] == processed("sample_orders.csv")
+
+
+def test_console_has_one_line_per_upload_and_no_log_or_metrics_lines(start_local: Start) -> None:
+    local = start_local()
+    s3 = local.s3()
+    s3.upload_file(str(SAMPLE), INPUT_BUCKET, "sample_orders.csv")
+    s3.put_object(Bucket=INPUT_BUCKET, Key="bad.csv", Body=b"a,b\n1,2\n")
+    seen = local.announced("sample_orders.csv", "bad.csv")
+    code, rest = local.stop()
+    assert code == 0
+    assert sorted(seen) == [  # nothing else: no JSON log line, no EMF metrics line
+        "processed sample_orders.csv: 20 rows, 0 rejected -> s3://orders-pipeline-local-output/\n",
+        "rejected bad.csv: missing required column(s): order_id, ship_mode, region, category, "
+        "sub_category, cost_price, list_price, quantity, discount_percent\n",
+    ]
+    assert rest == "\nstopping...\n"
+
+
+def test_every_upload_is_announced_csv_in_any_case_gzip_or_ignored(start_local: Start) -> None:
+    local = start_local()
+    s3 = local.s3()
+    sample = SAMPLE.read_bytes()
+    s3.put_object(Bucket=INPUT_BUCKET, Key="ORDERS.CSV", Body=sample)
+    s3.put_object(Bucket=INPUT_BUCKET, Key="in/orders.csv.gz", Body=gzip.compress(sample))
+    s3.put_object(Bucket=INPUT_BUCKET, Key="notes.txt", Body=b"not orders\n")
+    seen = local.announced("ORDERS.CSV", "in/orders.csv.gz", "notes.txt")
+    assert sorted(seen) == [
+        "ignored notes.txt: not a .csv or .csv.gz file\n",
+        processed("ORDERS.CSV"),
+        processed("in/orders.csv.gz"),
+    ]
+
+
+def test_files_are_announced_past_a_thousand_manifests(start_local: Start) -> None:
+    local = start_local()
+    s3 = local.s3()
+
+    def filler(i: int) -> None:  # sorts before today's partition: a first page of others
+        key = f"_manifests/dt=2000-01-01/filler-{i:04d}.json"
+        s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=b"{}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(filler, range(1001)))
+    s3.put_object(Bucket=INPUT_BUCKET, Key="sample_orders.csv", Body=SAMPLE.read_bytes())
+    assert local.announced("sample_orders.csv")[-1] == processed("sample_orders.csv")
+    listing = s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix="_manifests/")
+    assert listing["IsTruncated"]  # the manifest announced is past the first page
+
+
+def test_busy_port_exits_1_with_its_message() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [CLI, "local", "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use by another program; "
+        "stop it, or choose another port with --port (--port 0 picks a free one)\n"
+    )
