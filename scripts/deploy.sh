@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One command to deploy the reports pipeline:
-#   1. terraform apply of the ECR repository alone (-target): the function needs an image digest,
+#   1. terraform init (the S3 backend, with --profile when given);
+#   2. terraform apply of the ECR repository alone (-target): the function needs an image digest,
 #      and the image needs a repository to be pushed to;
-#   2. scripts/build_and_push.sh: build the arm64 image, push it, read its digest;
-#   3. terraform apply of the whole stack with that image (by digest);
-#   4. scripts/upload_sample.sh: upload the sample orders file and wait for its reports.
+#   3. scripts/build_and_push.sh: build the arm64 image, push it, read its digest;
+#   4. terraform apply of the whole stack with that image (by digest);
+#   5. scripts/upload_sample.sh: upload the sample orders file and wait for its reports.
 # Safe to run again: every step converges (an existing image tag is reused, not rebuilt).
 set -euo pipefail
 
@@ -15,8 +16,8 @@ usage() {
 Usage: scripts/deploy.sh --owner OWNER [--env ENV] [--region REGION] [--profile PROFILE]
                          [--backend-config FILE|KEY=VALUE]... [--var-file FILE]
                          [--name-prefix PREFIX] [--alarm-email EMAIL] [--tag TAG]
-                         [--stack-dir DIR] [--endpoint-url URL] [--sample-timeout SECONDS]
-                         [--auto-approve]
+                         [--reserved-concurrency N] [--stack-dir DIR] [--endpoint-url URL]
+                         [--sample-timeout SECONDS] [--auto-approve]
 
 Deploys terraform/reports_pipeline: ECR repository first, then the image (build and push),
 then the whole stack with the image digest, then the sample upload test.
@@ -26,28 +27,34 @@ Options (environment variable in brackets):
                          (may also come from --var-file or terraform.tfvars)
   --env ENV              environment, part of the names (default in the stack: dev)
   --region REGION        AWS region                             [AWS_REGION, AWS_DEFAULT_REGION]
-  --profile PROFILE      AWS profile for terraform and the aws CLI   [AWS_PROFILE]
+  --profile PROFILE      AWS profile for the aws CLI and for terraform: the S3 state
+                         backend (init, plan, apply) and the provider    [AWS_PROFILE]
   --backend-config X     passed to `terraform init -backend-config=X`; repeatable. A file
                          (bucket = "...", key = "...", region = "...", use_lockfile = true)
                          or KEY=VALUE. Needed on the first run in a working copy.
   --var-file FILE        extra terraform variables file
   --name-prefix PREFIX   prefix of every resource name (default: orders-pipeline-<env>)
   --alarm-email EMAIL    subscribe this address to the alarm topic
-  --tag TAG              image tag (default: git short SHA, see build_and_push.sh)
+  --tag TAG              image tag (default: git short SHA of a clean work tree; with
+                         uncommitted changes a --tag is required, see build_and_push.sh)
+  --reserved-concurrency N
+                         reserve N concurrent executions for the function (default: none;
+                         needs an account concurrency quota of at least 100 + N)
   --stack-dir DIR        the Terraform root (default: terraform/reports_pipeline)
   --endpoint-url URL     AWS endpoint override for the aws CLI steps (emulators)  [AWS_ENDPOINT_URL]
   --sample-timeout S     how long the sample upload test waits for the reports (default 180)
   --auto-approve         do not ask before each terraform apply
   -h, --help             show this help
 
-Needs: terraform >= 1.10, aws CLI, docker with buildx (see terraform/README.md).
+Needs: terraform >= 1.11, docker with buildx, the aws CLI (on PATH, or the project's
+.venv/bin/aws from `make setup`); see terraform/README.md.
 EOF
 }
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$PROJECT_ROOT"
 stack_dir="$root/terraform/reports_pipeline"
 owner="${TF_VAR_owner:-}"
 env_name=""
@@ -59,6 +66,7 @@ alarm_email=""
 tag=""
 var_file=""
 sample_timeout=180
+reserved_concurrency=""
 auto_approve=false
 backend_configs=()
 
@@ -73,7 +81,8 @@ while (($# > 0)); do
       shift
       ;;
     --owner | --env | --region | --profile | --backend-config | --var-file | --name-prefix | \
-      --alarm-email | --tag | --stack-dir | --endpoint-url | --sample-timeout)
+      --alarm-email | --tag | --stack-dir | --endpoint-url | --sample-timeout | \
+      --reserved-concurrency)
       (($# >= 2)) && [[ -n "$2" ]] || usage_error "$1 needs a value"
       case "$1" in
         --owner) owner="$2" ;;
@@ -88,6 +97,7 @@ while (($# > 0)); do
         --stack-dir) stack_dir="$2" ;;
         --endpoint-url) endpoint_url="$2" ;;
         --sample-timeout) sample_timeout="$2" ;;
+        --reserved-concurrency) reserved_concurrency="$2" ;;
       esac
       shift 2
       ;;
@@ -100,10 +110,12 @@ if [[ -z "$owner" && -z "$var_file" && ! -f "$stack_dir/terraform.tfvars" ]]; th
   usage_error "missing --owner (or TF_VAR_owner, a --var-file or terraform.tfvars setting owner)"
 fi
 [[ "$sample_timeout" =~ ^[0-9]+$ ]] || usage_error "--sample-timeout must be a number of seconds"
+if [[ -n "$reserved_concurrency" ]] && ! [[ "$reserved_concurrency" =~ ^[0-9]+$ && "$reserved_concurrency" -ge 2 ]]; then
+  usage_error "--reserved-concurrency must be a whole number >= 2 (leave it out to reserve none)"
+fi
 
-for tool in terraform aws; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH (see terraform/README.md, Prerequisites)"
-done
+command -v terraform >/dev/null 2>&1 ||
+  die "terraform is not on PATH (see terraform/README.md, Prerequisites)"
 
 # Terraform arguments shared by both applies.
 tf_vars=(-var "region=$region")
@@ -112,19 +124,16 @@ tf_vars=(-var "region=$region")
 [[ -z "$profile" ]] || tf_vars+=(-var "aws_profile=$profile")
 [[ -z "$name_prefix" ]] || tf_vars+=(-var "name_prefix=$name_prefix")
 [[ -z "$alarm_email" ]] || tf_vars+=(-var "alarm_email=$alarm_email")
+[[ -z "$reserved_concurrency" ]] || tf_vars+=(-var "reserved_concurrency=$reserved_concurrency")
 [[ -z "$var_file" ]] || tf_vars+=(-var-file "$var_file")
 apply_opts=(-input=false)
 if [[ "$auto_approve" == true ]]; then apply_opts+=(-auto-approve); fi
 
-# Options for the aws CLI based scripts.
+# Options for the aws CLI based scripts (and the aws CLI itself: a global one, or .venv/bin/aws).
 set_aws_opts
 
-tf() { terraform -chdir="$stack_dir" "$@"; }
-
 log "1/5 terraform init ($stack_dir)"
-init_opts=(-input=false)
-for bc in "${backend_configs[@]}"; do init_opts+=("-backend-config=$bc"); done
-tf init "${init_opts[@]}" >&2 ||
+tf_init ||
   die "terraform init failed. On the first run pass --backend-config (see terraform/README.md, State)."
 
 log "2/5 terraform apply: the ECR repository alone (the function needs an image first)"
@@ -152,5 +161,5 @@ log "5/5 sample upload test: s3://$input_bucket -> s3://$output_bucket"
   --timeout "$sample_timeout" "${aws_opts[@]}" ||
   die "the sample upload test failed: see the function's logs (/aws/lambda/$(tf output -raw function_name)) and the DLQ"
 
-log "deployed: function $(tf output -raw function_name), image $image_uri"
+log "deployed: function $(tf output -raw function_name) (alias $(tf output -raw function_alias_arn), version $(tf output -raw function_version)), image $image_uri"
 tf output >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Point a Lambda function at a new image (by digest), wait until the update is done and
-# print the function's new CodeSha256 as the last line of stdout (progress -> stderr).
+# Point a Lambda function at a new image (by digest), wait until the update is done, publish
+# it as a version, move the function's alias (the one its queue invokes) to that version, and
+# print the new CodeSha256 as the last line of stdout (progress -> stderr).
 set -euo pipefail
 
 readonly PROG="deploy_function.sh"
@@ -8,15 +9,20 @@ readonly PROG="deploy_function.sh"
 usage() {
   cat <<'EOF'
 Usage: scripts/deploy_function.sh --function NAME --image-uri URI@sha256:DIGEST
-                                  [--region REGION] [--profile PROFILE] [--endpoint-url URL]
+                                  [--alias NAME | --no-alias] [--region REGION]
+                                  [--profile PROFILE] [--endpoint-url URL]
 
-Runs `aws lambda update-function-code --image-uri ...`, then `aws lambda wait
-function-updated`, and prints the new CodeSha256. The image must be referenced by digest
-(what scripts/build_and_push.sh prints), so the function runs exactly that image.
+Runs `aws lambda update-function-code --image-uri ...`, waits for `function-updated`,
+publishes a version of exactly that code (`publish-version --code-sha256`), points the alias
+at it (`update-alias`), and prints the new CodeSha256. The image must be referenced by digest
+(what scripts/build_and_push.sh prints), so the function runs exactly that image. The next
+`terraform apply` (without image_uri) keeps this image and this version.
 
 Options (environment variable in brackets):
   --function NAME     function name or ARN, e.g. orders-pipeline-dev-reports  [FUNCTION_NAME]
   --image-uri URI     ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO@sha256:...    [IMAGE_URI]
+  --alias NAME        the alias the event source invokes (default: live, as the stack's)
+  --no-alias          update $LATEST only (a function without an alias)
   --region REGION     AWS region                   [AWS_REGION, AWS_DEFAULT_REGION]
   --profile PROFILE   AWS CLI profile (optional)   [AWS_PROFILE]
   --endpoint-url URL  AWS endpoint override (optional, tests/emulators) [AWS_ENDPOINT_URL]
@@ -28,6 +34,7 @@ EOF
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 function_name="${FUNCTION_NAME:-}"
+alias_name="live"
 image_uri="${IMAGE_URI:-}"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 profile="${AWS_PROFILE:-}"
@@ -39,11 +46,16 @@ while (($# > 0)); do
       usage
       exit 0
       ;;
-    --function | --image-uri | --region | --profile | --endpoint-url)
+    --no-alias)
+      alias_name=""
+      shift
+      ;;
+    --function | --image-uri | --alias | --region | --profile | --endpoint-url)
       (($# >= 2)) && [[ -n "$2" ]] || usage_error "$1 needs a value"
       case "$1" in
         --function) function_name="$2" ;;
         --image-uri) image_uri="$2" ;;
+        --alias) alias_name="$2" ;;
         --region) region="$2" ;;
         --profile) profile="$2" ;;
         --endpoint-url) endpoint_url="$2" ;;
@@ -74,5 +86,16 @@ awsc lambda wait function-updated --function-name "$function_name" ||
 code_sha="$(awsc lambda get-function-configuration --function-name "$function_name" \
   --query 'CodeSha256' --output text)" || die "cannot read the configuration of $function_name"
 [[ -n "$code_sha" && "$code_sha" != "None" ]] || die "$function_name reports no CodeSha256"
+
+if [[ -n "$alias_name" ]]; then
+  version="$(awsc lambda publish-version --function-name "$function_name" \
+    --code-sha256 "$code_sha" --description "image $image_uri" \
+    --query Version --output text)" || die "publish-version failed for $function_name"
+  [[ "$version" =~ ^[0-9]+$ ]] || die "publish-version returned no version number (got '$version')"
+  awsc lambda update-alias --function-name "$function_name" --name "$alias_name" \
+    --function-version "$version" --query FunctionVersion --output text >&2 ||
+    die "could not point alias $alias_name of $function_name at version $version"
+  log "published version $version; alias $alias_name -> $version"
+fi
 log "deployed; CodeSha256:"
 printf '%s\n' "$code_sha"

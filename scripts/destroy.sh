@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Tear the reports pipeline down: empty both buckets (every object version and delete marker:
-# they are versioned) and the ECR repository, then terraform destroy. Asks first unless --yes.
+# Tear the reports pipeline down: empty its buckets (every object version and delete marker:
+# they are versioned) and the ECR repository, then terraform destroy. Works at every stage,
+# including a half-deployed stack (the key and the repository, no image, no function). Asks
+# first unless --yes.
 set -euo pipefail
 
 readonly PROG="destroy.sh"
@@ -12,27 +14,31 @@ Usage: scripts/destroy.sh [--yes] [--region REGION] [--profile PROFILE] [--owner
                           [--backend-config FILE|KEY=VALUE]... [--stack-dir DIR]
                           [--endpoint-url URL]
 
-Deletes every object version and delete marker in the stack's input and output buckets and
-every image in its ECR repository, then runs terraform destroy. Without --yes it shows what
-will be deleted and asks for the name prefix to be typed.
+Deletes every object version and delete marker in the stack's buckets (input, output, audit
+trail) and every image in its ECR repository, then runs terraform destroy. Without --yes it
+shows what will be deleted and asks for the name prefix to be typed. Stops with an error,
+deleting nothing more, when S3 or ECR refuses to delete something.
 
 Options (environment variable in brackets):
   --yes                  do not ask (CI)
   --region REGION        AWS region                              [AWS_REGION, AWS_DEFAULT_REGION]
-  --profile PROFILE      AWS profile                             [AWS_PROFILE]
+  --profile PROFILE      AWS profile for the aws CLI and for terraform (state backend and
+                         provider)                               [AWS_PROFILE]
   --owner, --env, --name-prefix, --var-file
                          the values used to deploy (so Terraform evaluates the same names)
   --backend-config X     passed to terraform init; repeatable (as for deploy.sh)
   --stack-dir DIR        the Terraform root (default: terraform/reports_pipeline)
   --endpoint-url URL     AWS endpoint override for the aws CLI calls   [AWS_ENDPOINT_URL]
   -h, --help             show this help
+
+Needs: terraform >= 1.11; the aws CLI (on PATH, or the project's .venv/bin/aws).
 EOF_USAGE
 }
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$PROJECT_ROOT"
 stack_dir="$root/terraform/reports_pipeline"
 owner="${TF_VAR_owner:-}"
 env_name=""
@@ -75,24 +81,24 @@ while (($# > 0)); do
 done
 
 resolve_stack_args
-for tool in terraform aws; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH"
-done
-
+command -v terraform >/dev/null 2>&1 || die "terraform is not on PATH"
 set_aws_opts
-tf() { terraform -chdir="$stack_dir" "$@"; }
 
-init_opts=(-input=false)
-for bc in "${backend_configs[@]}"; do init_opts+=("-backend-config=$bc"); done
-tf init "${init_opts[@]}" >&2 || die "terraform init failed (pass the --backend-config used to deploy)"
+tf_init || die "terraform init failed (pass the --backend-config used to deploy)"
 
 # Reads one output; empty when the state does not have it (nothing deployed, or half deployed).
-output() { tf output -raw "$1" 2>/dev/null || true; }
+output() {
+  local value
+  value="$(tf output -raw "$1" 2>/dev/null)" || return 0
+  [[ "$value" == "null" ]] || printf '%s\n' "$value"
+}
 prefix="$(output name_prefix)"
-input_bucket="$(output input_bucket)"
-output_bucket="$(output output_bucket)"
+buckets=()
+for name in input_bucket output_bucket audit_bucket; do
+  bucket="$(output "$name")"
+  [[ -z "$bucket" ]] || buckets+=("$bucket")
+done
 repository="$(output ecr_repository_name)"
-image_uri="$(output image_uri)"
 
 if [[ -z "$prefix$repository" ]]; then
   log "the state has no outputs: nothing seems deployed; running terraform destroy anyway"
@@ -100,49 +106,91 @@ fi
 
 if [[ "$yes" != true ]]; then
   [[ -t 0 ]] || die "not a terminal: pass --yes to destroy without a prompt"
-  printf 'This deletes EVERY object version in %s and %s, every image in ECR repository %s,\nand every resource of the stack %s (%s).\n' \
-    "${input_bucket:-?}" "${output_bucket:-?}" "${repository:-?}" "${prefix:-?}" "$stack_dir" >&2
+  printf 'This deletes EVERY object version in %s, every image in ECR repository %s,\nand every resource of the stack %s (%s).\n' \
+    "${buckets[*]:-(no bucket)}" "${repository:-?}" "${prefix:-?}" "$stack_dir" >&2
   read -r -p "Type the name prefix (${prefix:-yes}) to continue: " answer
   [[ "$answer" == "${prefix:-yes}" ]] || die "not confirmed; nothing deleted"
 fi
 
-# Deletes all versions and delete markers, 1000 keys per request.
+workdir="$(mktemp -d)"
+trap 'rm -rf "$workdir"' EXIT
+
+# Deletes every version and delete marker of bucket $1. One listing page holds at most 1,000
+# entries, versions and delete markers together (S3's MaxKeys counts both), and the batch is
+# cut to 1,000 again (DeleteObjects' limit) whatever the listing returned. Every key S3 could
+# not delete stops the script: the next listing would return it again, for ever.
 empty_bucket() {
-  local bucket="$1" batch
-  if ! awsc s3api head-bucket --bucket "$bucket" >/dev/null 2>&1; then
-    log "bucket $bucket not found: nothing to empty"
-    return 0
-  fi
-  log "emptying s3://$bucket (all versions and delete markers)"
-  while true; do
-    batch="$(awsc s3api list-object-versions --bucket "$bucket" --max-items 1000 --output json \
-      --query '{Objects: [Versions[].{Key: Key, VersionId: VersionId}, DeleteMarkers[].{Key: Key, VersionId: VersionId}][]}')"
-    if [[ -z "$batch" || "$batch" == *'"Objects": []'* || "$batch" == *'"Objects": null'* ]]; then
-      break
+  local bucket="$1" batch="$workdir/batch.json" previous="$workdir/previous.json" errors deleted=0 n
+  local out rc=0
+  out="$(awsc s3api head-bucket --bucket "$bucket" 2>&1)" || rc=$?
+  if ((rc != 0)); then
+    if [[ "$out" == *"(404)"* || "$out" == *NoSuchBucket* || "$out" == *"Not Found"* ]]; then
+      log "bucket $bucket not found: nothing to empty"
+      return 0
     fi
-    awsc s3api delete-objects --bucket "$bucket" --delete "${batch%\}}, \"Quiet\": true}" >/dev/null
+    printf '%s\n' "$out" >&2
+    die "cannot access s3://$bucket (above); nothing was deleted from it"
+  fi
+  # shellcheck disable=SC2016 # `true` is a JMESPath literal, not a command substitution
+  local query='{Objects: [Versions[].{Key: Key, VersionId: VersionId}, DeleteMarkers[].{Key: Key, VersionId: VersionId}][] | [:1000], Quiet: `true`}'
+  log "emptying s3://$bucket (all versions and delete markers)"
+  rm -f "$previous"
+  while true; do
+    awsc s3api list-object-versions --bucket "$bucket" --max-keys 1000 --output json \
+      --query "$query" >"$batch" || die "cannot list the object versions of s3://$bucket"
+    grep -q '^ *"Key": ' "$batch" || break
+    if [[ -f "$previous" ]] && cmp -s "$batch" "$previous"; then
+      die "s3://$bucket still lists the same versions after deleting them; nothing more was deleted"
+    fi
+    n="$(grep -c '^ *"Key": ' "$batch")"
+    errors="$(awsc s3api delete-objects --bucket "$bucket" --delete "file://$batch" \
+      --query 'Errors[].[Key, VersionId, Code, Message]' --output text)" ||
+      die "DeleteObjects failed on s3://$bucket"
+    if [[ -n "$errors" && "$errors" != "None" ]]; then
+      printf '%s\n' "$errors" | head -n 20 >&2
+      die "S3 refused to delete $(printf '%s\n' "$errors" | wc -l | tr -d ' ') of $n versions in s3://$bucket (key, version, code, message above); fix that, then run destroy.sh again"
+    fi
+    deleted=$((deleted + n))
+    cp "$batch" "$previous"
+  done
+  log "s3://$bucket is empty ($deleted versions and delete markers deleted)"
+}
+
+for bucket in "${buckets[@]}"; do empty_bucket "$bucket"; done
+
+# Deletes every image of the repository, 100 per request (BatchDeleteImage's limit).
+empty_repository() {
+  local ids failures out rc
+  log "deleting the images in ECR repository $repository"
+  while true; do
+    rc=0
+    out="$(awsc ecr list-images --repository-name "$repository" --max-items 100 --output json \
+      --query 'imageIds[].{imageDigest: imageDigest}' 2>&1)" || rc=$?
+    if ((rc != 0)); then
+      [[ "$out" == *RepositoryNotFoundException* ]] && return 0
+      printf '%s\n' "$out" >&2
+      die "cannot list the images of ECR repository $repository"
+    fi
+    ids="$out"
+    [[ -n "$ids" && "$ids" != "[]" && "$ids" != "null" ]] || break
+    failures="$(awsc ecr batch-delete-image --repository-name "$repository" --image-ids "$ids" \
+      --query 'failures[].[imageId.imageDigest, failureCode, failureReason]' --output text)" ||
+      die "BatchDeleteImage failed on ECR repository $repository"
+    if [[ -n "$failures" && "$failures" != "None" ]]; then
+      printf '%s\n' "$failures" >&2
+      die "ECR refused to delete images of $repository (above)"
+    fi
   done
 }
 
-[[ -z "$input_bucket" ]] || empty_bucket "$input_bucket"
-[[ -z "$output_bucket" ]] || empty_bucket "$output_bucket"
+[[ -z "$repository" ]] || empty_repository
 
-if [[ -n "$repository" ]]; then
-  log "deleting the images in ECR repository $repository"
-  while true; do
-    ids="$(awsc ecr list-images --repository-name "$repository" --max-items 100 --output json \
-      --query 'imageIds[].{imageDigest: imageDigest}' 2>/dev/null || echo '[]')"
-    [[ -n "$ids" && "$ids" != "[]" && "$ids" != "null" ]] || break
-    awsc ecr batch-delete-image --repository-name "$repository" --image-ids "$ids" >/dev/null
-  done
-fi
-
+# No image variable: the stack keeps what the function runs, or has no function.
 tf_vars=(-var "region=$region" -var "owner=${owner:-destroy}")
 [[ -z "$env_name" ]] || tf_vars+=(-var "env=$env_name")
 [[ -z "$profile" ]] || tf_vars+=(-var "aws_profile=$profile")
 [[ -z "$name_prefix" ]] || tf_vars+=(-var "name_prefix=$name_prefix")
 [[ -z "$var_file" ]] || tf_vars+=(-var-file "$var_file")
-[[ -z "$image_uri" ]] || tf_vars+=(-var "image_uri=$image_uri")
 
 log "terraform destroy"
 tf destroy -input=false -auto-approve "${tf_vars[@]}" >&2 || die "terraform destroy failed"

@@ -29,13 +29,16 @@ Options (environment variable in brackets):
   --profile PROFILE   AWS CLI profile (optional)   [AWS_PROFILE]
   --endpoint-url URL  e.g. the endpoint `orders-pipeline local` prints  [AWS_ENDPOINT_URL]
   -h, --help          show this help
+
+Needs: python3, and the aws CLI: a global `aws` if there is one, else the project's own
+.venv/bin/aws (installed by `make setup`).
 EOF
 }
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$PROJECT_ROOT"
 input_bucket="${INPUT_BUCKET:-}"
 output_bucket="${OUTPUT_BUCKET:-}"
 file="$root/assessment_assets/sample_orders.csv"

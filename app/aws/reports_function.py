@@ -70,8 +70,12 @@ def make_handler(settings: Settings, s3: Any | None = None) -> Handler:
         metrics.add_metric("Duration", MetricUnit.Milliseconds, seconds * 1000)
 
     def record_handler(record: SQSRecord) -> None:
-        for ref in objects_in(record.body):
-            process_object(ref)
+        try:
+            for ref in objects_in(record.body):
+                process_object(ref)
+        except Exception:  # the record fails and SQS retries it: say why in the log
+            logger.exception("record failed; SQS will deliver it again (then the DLQ)")
+            raise
 
     @metrics.log_metrics
     @logger.inject_lambda_context

@@ -19,6 +19,12 @@ TITLES = {
     "orders_by_category": "Orders per category and sub-category",
 }
 _NUMERIC = {"rank", "profit", "revenue", "orders", "share", "line_items", "row"}
+_CELL = 60  # characters of a label shown in a table; the CSV has it whole
+csv.field_size_limit(1 << 30)  # a label may be as long as a row (see app.csv_reader)
+
+
+def _cell(text: str) -> str:
+    return text if len(text) <= _CELL else f"{text[: _CELL - 1]}…"
 
 
 def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
@@ -32,7 +38,7 @@ def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
         for name in rows[0] if rows else []:
             table.add_column(name, justify="right" if name in _NUMERIC else "left")
         for row in rows[1:21]:
-            table.add_row(*row)
+            table.add_row(*map(_cell, row))
         if len(rows) > 21:
             table.caption = f"first 20 of {len(rows) - 1} rows"
         out.print(table)
@@ -44,7 +50,7 @@ def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
         f"rows read {rows_info['read']}, rejected {rows_info['rejected']}"
         + (" (reasons in rejected_rows/)" if rows_info["rejected"] else "")
     )
-    for key in outputs:
+    for key in manifest["outputs"]:
         out.print(f"  {key}")
 
 

@@ -116,7 +116,7 @@ def _tidy(directory: Path, created: bool) -> None:
 
 
 def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
-    from app import service
+    from app import layout, service
     from app.local_files import DirectorySink
 
     opener: Callable[[], Opened | IO[bytes]]
@@ -128,7 +128,8 @@ def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
         message = outcome.error.message if outcome.error else "the file was not processed"
         where = f"; details in {args.out / outcome.outputs[0]}" if outcome.outputs else ""
         raise CliError(f"{source}: {message}{where}")
-    summary(outcome.manifest, {k: (args.out / k).read_text() for k in outcome.outputs})
+    reports = [k for k in outcome.outputs if not k.startswith(layout.REJECTED)]  # may be huge
+    summary(outcome.manifest, {k: (args.out / k).read_text() for k in reports})
     out.print(f"done in {time.monotonic() - started:.2f}s; outputs under {args.out}/")
     return 0
 

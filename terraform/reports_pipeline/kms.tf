@@ -1,15 +1,35 @@
 # One customer managed key for the stack: S3 (SSE-KMS with bucket keys), SNS, the log group,
-# the function's environment, ECR and Athena results. A customer managed key (not the AWS managed
-# aws/sns key) is needed because S3 and CloudWatch must publish to the encrypted topics, and only a
-# key policy we own can allow those services. The queues use SSE-SQS (see main.tf).
+# the function's environment, ECR, Athena results and the audit trail. A customer managed key
+# (not the AWS managed aws/sns key) is needed because S3 and CloudWatch must publish to the
+# encrypted topics, and only a key policy we own can allow those services. The queues use
+# SSE-SQS (see main.tf). Every service statement below is limited to this stack's resources by
+# aws:SourceArn and, where the service sets one, by its encryption context.
+
+data "aws_service_principal" "s3" {
+  service_name = "s3"
+}
+
+data "aws_service_principal" "sns" {
+  service_name = "sns"
+}
+
+data "aws_service_principal" "cloudwatch" {
+  service_name = "cloudwatch"
+}
+
+data "aws_service_principal" "cloudtrail" {
+  service_name = "cloudtrail"
+}
 
 locals {
   key_user_actions = ["kms:Decrypt", "kms:GenerateDataKey"]
+  # CloudWatch Logs' principal is regional.
+  logs_principal = "logs.${var.region}.${local.dns_suffix}"
 }
 
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:A key policy: its resource "*" is this key alone, and only this account's IAM principals (by IAM policy) administer it.
-  #checkov:skip=CKV_AWS_111:A key policy: its resource "*" is this key alone; service principals are limited to this account by aws:SourceAccount.
+  #checkov:skip=CKV_AWS_111:A key policy: its resource "*" is this key alone; every service statement is limited to this stack's resources by aws:SourceArn, an encryption context, or both.
   #checkov:skip=CKV_AWS_356:A key policy: AWS requires the resource "*", which means this key.
   # In a key policy the resource "*" means "this key": AWS requires it there.
   statement {
@@ -55,22 +75,86 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # S3 -> the encrypted landing topic: events of the input bucket, into that topic only.
   statement {
-    sid       = "ServicesPublishEncryptedMessages"
+    sid       = "InputBucketPublishesToLandingTopic"
     effect    = "Allow"
     actions   = local.key_user_actions
     resources = ["*"]
 
-    # S3 -> encrypted landing topic, CloudWatch alarms -> encrypted alarm topic.
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com", "cloudwatch.amazonaws.com"]
+      identifiers = [data.aws_service_principal.s3.name]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:s3:::${local.names.input_bucket}"]
     }
 
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:sns:topicArn"
+      values   = [local.landing_topic]
+    }
+  }
+
+  # CloudWatch -> the encrypted alarm topic: this stack's alarms, into that topic only.
+  statement {
+    sid       = "StackAlarmsPublishToAlarmTopic"
+    effect    = "Allow"
+    actions   = local.key_user_actions
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = [data.aws_service_principal.cloudwatch.name]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${local.name_prefix}-*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:sns:topicArn"
+      values   = [local.alarm_topic]
+    }
+  }
+
+  # SNS -> an SQS queue encrypted with this key (SSE-KMS): the landing topic only, into this
+  # stack's queues only. The stack's queues use SSE-SQS today; with this statement a queue moved
+  # to the stack key keeps receiving, instead of SNS failing to deliver (silently, to the sender).
+  statement {
+    sid       = "LandingTopicDeliversToStackQueues"
+    effect    = "Allow"
+    actions   = local.key_user_actions
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = [data.aws_service_principal.sns.name]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.landing_topic]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:sqs:arn"
+      values   = ["arn:${local.partition}:sqs:${var.region}:${local.account_id}:${local.name_prefix}-*"]
     }
   }
 
@@ -90,7 +174,7 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${var.region}.amazonaws.com"]
+      identifiers = [local.logs_principal]
     }
 
     condition {
@@ -99,10 +183,59 @@ data "aws_iam_policy_document" "kms" {
       values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name_prefix}-*"]
     }
   }
+
+  # CloudTrail encrypts the audit trail's log files: this trail only.
+  dynamic "statement" {
+    for_each = var.audit_trail_enabled ? [1] : []
+    content {
+      sid       = "AuditTrailEncryptsLogs"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [data.aws_service_principal.cloudtrail.name]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [local.audit_trail_arn]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+        values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.audit_trail_enabled ? [1] : []
+    content {
+      sid       = "AuditTrailDescribesKey"
+      effect    = "Allow"
+      actions   = ["kms:DescribeKey"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [data.aws_service_principal.cloudtrail.name]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [local.audit_trail_arn]
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
-  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SNS, logs, ECR, Athena, Lambda env)."
+  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SNS, logs, ECR, Athena, Lambda env, audit trail)."
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json

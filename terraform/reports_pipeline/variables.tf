@@ -23,15 +23,20 @@ variable "env" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every resource name. null derives \"<project>-<env>\" (orders-pipeline-dev). Set it when the deploying IAM principal may only create resources whose names begin with its own name."
+  description = "Prefix of every resource name. null derives \"<project>-<env>\" (orders-pipeline-dev). Set it when the deploying IAM principal may only create resources whose names begin with its own name. Bucket names add the account and region (<prefix>-<account>-<region>-input), the role name the region."
   type        = string
   default     = null
 
   validation {
-    # The longest derived name is the DLQ "<prefix>-reports-dlq" (SQS allows 80) and the bucket
-    # names "<prefix>-output" (S3 allows 63, lowercase).
-    condition     = var.name_prefix == null || can(regex("^[a-z0-9][a-z0-9-]{1,44}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-46 lowercase letters, digits or '-', starting and ending with a letter or digit (it becomes part of S3 bucket names)."
+    condition     = var.name_prefix == null || can(regex("^[a-z0-9][a-z0-9-]{1,26}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-28 lowercase letters, digits or '-', starting and ending with a letter or digit (it becomes part of S3 bucket names)."
+  }
+
+  validation {
+    # The longest name is the bucket "<prefix>-<12-digit account>-<region, up to 14>-output" (S3
+    # allows 63).
+    condition     = length(coalesce(var.name_prefix, "${var.project}-${var.env}")) <= 28
+    error_message = "The name prefix (name_prefix, or <project>-<env>) must be at most 28 characters: bucket names are <prefix>-<account>-<region>-output and S3 allows 63."
   }
 }
 
@@ -65,7 +70,7 @@ variable "aws_profile" {
 }
 
 variable "image_uri" {
-  description = "Function image by digest (<repository-url>@sha256:...), as printed by scripts/build_and_push.sh. Leave null on the first (ECR-only) apply; or give image_digest instead."
+  description = "Function image by digest (<repository-url>@sha256:...), as printed by scripts/build_and_push.sh; or give image_digest instead. null (with image_digest null) keeps the image the function runs now, or, when there is no function yet, plans none (plan, apply and destroy work before any image is pushed)."
   type        = string
   default     = null
 
@@ -123,9 +128,9 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrency of the reports function; -1 reserves none (needed when the account's concurrency quota is below 100 + this, e.g. new accounts with a quota of 10)."
+  description = "Reserved concurrency of the reports function; -1 (the default) reserves none. Reserving N needs an account concurrency quota of at least 100 + N: new accounts often have 10, and AWS rejects the function."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {
@@ -159,9 +164,9 @@ variable "maximum_batching_window_seconds" {
 }
 
 variable "max_receive_count" {
-  description = "Receives of a message before it moves to the DLQ."
+  description = "Receives of a message before it moves to the DLQ. AWS advises at least 5 for a Lambda consumer (a throttled receive counts too)."
   type        = number
-  default     = 3
+  default     = 5
   nullable    = false
 
   validation {
@@ -195,10 +200,49 @@ variable "alarm_email" {
   default     = null
 }
 
-variable "ecr_keep_last_images" {
-  description = "Images kept in the ECR repository."
+variable "ecr_untagged_image_expiry_days" {
+  description = "Untagged images in the ECR repository expire this many days after push. Tagged images (one per commit) never expire: a function version may run any of them."
   type        = number
-  default     = 20
+  default     = 7
+  nullable    = false
+}
+
+variable "function_alias" {
+  description = "Alias the SQS mapping invokes; Terraform points it at the version each apply publishes, and `aws lambda update-alias` rolls back."
+  type        = string
+  default     = "live"
+  nullable    = false
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's EMF metrics (POWERTOOLS_METRICS_NAMESPACE); the FilesFailed alarm watches it."
+  type        = string
+  default     = "OrdersPipeline"
+  nullable    = false
+}
+
+variable "input_retention_days" {
+  description = "Uploaded files expire this many days after upload (and are removed 30 days later, as noncurrent versions). null keeps them until deleted."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.input_retention_days == null || try(var.input_retention_days >= 1, false)
+    error_message = "input_retention_days must be null or >= 1."
+  }
+}
+
+variable "audit_trail_enabled" {
+  description = "Create a CloudTrail trail of S3 data events (who read, wrote or deleted which object) for the input and output buckets, with its own bucket. Turn off when an organization trail already records them, or the region's trail quota (5 per account) is used up."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "audit_log_retention_days" {
+  description = "Days the audit trail's log files are kept."
+  type        = number
+  default     = 365
   nullable    = false
 }
 

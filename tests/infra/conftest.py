@@ -1,5 +1,7 @@
 """Shared helpers for the Terraform tests: a moto server in its own process, a working copy of
-terraform/ with a test override (local backend, every endpoint on moto), and terraform itself.
+terraform/ with a test override (local backend, every endpoint on moto), terraform itself, and
+the one applied stack the test_stack_*.py files share (deployed once per session by
+scripts/deploy.sh; test_stack_teardown.py destroys it, last).
 
 moto runs as a subprocess (not in-process) because IAM enforcement is a process-wide setting of
 moto: toggling it must not leak into other tests that run their own in-process moto.
@@ -13,7 +15,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,27 +35,30 @@ PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins"))
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 FAKE_DIGEST = "sha256:" + "ab" * 32
+PREFIX = "orders-pipeline-dev"
+# Bucket names are global: the stack adds the account and the region.
+BUCKET_PREFIX = f"{PREFIX}-{ACCOUNT}-{REGION}"
+SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
+REPORTS = ("most_profitable_region", "top_ship_mode_by_category", "orders_by_category")
 
 # The services the stack uses; each gets the moto endpoint in the override.
 ENDPOINT_SERVICES = (
-    "athena", "cloudwatch", "ecr", "glue", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs",
-    "sts",
+    "athena", "cloudtrail", "cloudwatch", "ecr", "glue", "iam", "kms", "lambda", "logs", "s3",
+    "sns", "sqs", "sts",
 )  # fmt: skip
 
 # What the test override changes besides the backend and the endpoints, and why (moto 5.2):
-#  - tls_only_policy: moto evaluates a bucket policy's Deny statement as matching whatever its
-#    condition says, so the TLS-only policy would refuse every object request. The policy
-#    document itself is still rendered and asserted (output tls_only_policy_json).
+#  - attach_policy / attach_bucket_policy: moto evaluates a bucket policy's Deny statement as
+#    matching whatever its condition says (checked with moto 5.2.5: aws:SecureTransport and
+#    s3:TlsVersion alike), so the TLS denials would refuse every object request. The policy
+#    documents are still rendered, and asserted from the state.
 #  - event_source_mapping_enabled: moto's own SQS -> Lambda poller would take the messages and
 #    fail to run the image (no Docker); the tests play the poller themselves.
 #  - restrict_dlq_sources: moto does not implement RedriveAllowPolicy (the provider would wait
 #    forever for it to appear).
 OVERRIDE_TEMPLATE = """\
-# Written by tests/infra: local state and every AWS endpoint on a moto server.
-terraform {{
-  backend "local" {{}}
-}}
-
+# Written by tests/infra: {state} state and every AWS endpoint on a moto server.
+{backend}
 provider "aws" {{
   access_key                  = "testing"
   secret_key                  = "testing"
@@ -67,11 +74,15 @@ provider "aws" {{
 }}
 
 module "input_bucket" {{
-  tls_only_policy = false
+  attach_policy = false
 }}
 
 module "output_bucket" {{
-  tls_only_policy = false
+  attach_policy = false
+}}
+
+module "audit_trail" {{
+  attach_bucket_policy = false
 }}
 
 module "reports_queue" {{
@@ -216,16 +227,28 @@ def require_plugin_dir() -> Path:
     return PLUGIN_DIR
 
 
-def working_copy(dest: Path, moto_url: str) -> Path:
-    """Copies terraform/ to dest and writes the test override into the stack; returns it."""
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
+
+
+def working_copy(dest: Path, moto_url: str, *, local_backend: bool = True) -> Path:
+    """Copies terraform/ to dest and writes the test override into the stack; returns it.
+
+    The copy keeps the stack's .terraform.lock.hcl, so every `terraform init` here checks the
+    committed lock against the provider mirror. With local_backend=False the stack keeps its
+    S3 backend (configured at init, e.g. on the moto server).
+    """
     shutil.copytree(
-        TERRAFORM_DIR,
-        dest / "terraform",
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
+        TERRAFORM_DIR, dest / "terraform", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
     )
     stack = dest / "terraform" / STACK
     endpoints = "\n".join(f'    {name:<10} = "{moto_url}"' for name in ENDPOINT_SERVICES)
-    (stack / "_override.tf").write_text(OVERRIDE_TEMPLATE.format(endpoints=endpoints))
+    (stack / "_override.tf").write_text(
+        OVERRIDE_TEMPLATE.format(
+            endpoints=endpoints,
+            state="local" if local_backend else "S3 (on moto)",
+            backend=LOCAL_BACKEND if local_backend else "",
+        )
+    )
     return stack
 
 
@@ -235,6 +258,7 @@ class AppliedStack:
     dir: Path
     outputs: dict[str, Any]
     state: dict[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
     deploy: subprocess.CompletedProcess[str] | None = None
     docker_calls: list[str] = field(default_factory=list)
     pump_errors: list[BaseException] = field(default_factory=list)
@@ -248,3 +272,199 @@ class AppliedStack:
                 yield from walk(child)
 
         yield from walk(self.state["values"]["root_module"])
+
+    def resource(self, address: str) -> dict[str, Any]:
+        for r in self.resources():
+            if r["address"] == address:
+                return r
+        pytest.fail(f"{address} is not in the state")
+
+    def terraform(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return terraform(self.dir, *args, env=self.env, check=check)
+
+
+def policy_statements(document: str) -> dict[str, dict[str, Any]]:
+    """A policy document's statements by Sid (every statement of the stack has one)."""
+    statements = json.loads(document)["Statement"]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert len(by_sid) == len(statements), f"duplicate or missing Sids in {document}"
+    return by_sid
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+# ---- the shared stack ------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "stack_teardown: destroys the shared stack; runs after every other test"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The teardown of the shared stack runs last, whatever the file order."""
+    items.sort(key=lambda item: item.get_closest_marker("stack_teardown") is not None)
+
+
+# A stand-in `docker`: records its arguments; `image inspect` reports the arm64 image buildx
+# was asked for; `push` registers the image in moto's ECR with the real aws CLI, so
+# `aws ecr describe-images` (build_and_push.sh) returns a digest and a manifest media type.
+DOCKER_STAND_IN = r"""#!/usr/bin/env bash
+set -euo pipefail
+printf '%s\n' "$*" >> "$DOCKER_STAND_IN_LOG"
+case "${1:-}" in
+  login) cat > /dev/null ;;
+  image) printf 'linux/arm64\n' ;;
+  push)
+    ref="$2"; tag="${ref##*:}"; path="${ref%:*}"; repo="${path#*/}"
+    manifest='{"schemaVersion": 2,
+      "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+      "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+      "digest": "sha256:'"$(printf '%s' "$ref" | sha256sum | cut -c1-64)"'"}, "layers": []}'
+    aws ecr put-image --endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_DEFAULT_REGION" \
+      --repository-name "$repo" --image-tag "$tag" --image-manifest "$manifest" > /dev/null
+    ;;
+esac
+"""
+
+
+class Pump:
+    """Plays Lambda's SQS poller for the created queue while deploy.sh runs (moto runs no
+    image): the project's event pump with the reports handler, as the local stack does."""
+
+    def __init__(self, moto: MotoServer, queue_name: str, output_bucket: str) -> None:
+        self.moto = moto
+        self.queue_name = queue_name
+        self.output_bucket = output_bucket
+        self.pump: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from botocore.exceptions import ClientError
+
+        from app.aws.reports_function import make_handler
+        from app.config import Settings
+        from app.local.pump import EventPump
+
+        sqs = self.moto.client("sqs")
+        while not self._stop.is_set():  # until terraform has created the queue
+            try:
+                url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+                break
+            except ClientError:
+                self._stop.wait(1)
+        else:
+            return
+        handler = make_handler(Settings(output_bucket=self.output_bucket), self.moto.client("s3"))
+        self.pump = EventPump(sqs, url, handler, self.queue_name)
+        self.pump.start()
+        self._stop.wait()
+        self.pump.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
+    """The whole stack, deployed by scripts/deploy.sh against moto (stand-in docker)."""
+    tmp = tmp_path_factory.mktemp("stack")
+    moto = MotoServer(tmp / "moto.log")
+    try:
+        workdir = working_copy(tmp, moto.url)
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        docker = bin_dir / "docker"
+        docker.write_text(DOCKER_STAND_IN)
+        docker.chmod(0o755)
+        env = terraform_env(
+            {
+                "TF_CLI_CONFIG_FILE": str(cli_config(tmp)),
+                "PATH": os.pathsep.join([str(bin_dir), str(VENV_BIN), os.environ["PATH"]]),
+                "AWS_ENDPOINT_URL": moto.url,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "DOCKER_STAND_IN_LOG": str(tmp / "docker.log"),
+            }
+        )
+        pump = Pump(moto, f"{PREFIX}-reports", f"{BUCKET_PREFIX}-output")
+        try:
+            # --tag: the default tag needs a clean work tree, and this one is being edited.
+            deploy = subprocess.run(
+                [str(ROOT / "scripts" / "deploy.sh"), "--owner", "infra-tests",
+                 "--region", REGION, "--stack-dir", str(workdir), "--auto-approve",
+                 "--tag", "infra-tests", "--sample-timeout", "90"],
+                cwd=ROOT, env=env, text=True, capture_output=True, timeout=900, check=False,
+            )  # fmt: skip
+        finally:
+            pump.stop()
+        (tmp / "deploy.log").write_text(deploy.stdout + "\n----- stderr\n" + deploy.stderr)
+        outputs = {
+            k: v["value"]
+            for k, v in json.loads(terraform(workdir, "output", "-json", env=env).stdout).items()
+        }
+        state = json.loads(terraform(workdir, "show", "-json", env=env).stdout)
+        yield AppliedStack(
+            moto=moto,
+            dir=workdir,
+            outputs=outputs,
+            state=state,
+            env=env,
+            deploy=deploy,
+            docker_calls=(tmp / "docker.log").read_text().splitlines()
+            if (tmp / "docker.log").exists()
+            else [],
+            pump_errors=list(pump.pump.errors) if pump.pump else [],
+        )
+    finally:
+        moto.stop()
+
+
+@pytest.fixture(scope="session")
+def role_credentials(stack: AppliedStack) -> dict[str, str]:
+    """Temporary credentials of the function's role (assumed before enforcement is on)."""
+    lam = stack.moto.client("lambda")
+    role = lam.get_function_configuration(FunctionName=stack.outputs["function_name"])["Role"]
+    assert role == stack.outputs["function_role_arn"]
+    creds = stack.moto.client("sts").assume_role(RoleArn=role, RoleSessionName="reports-fn")[
+        "Credentials"
+    ]
+    return {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
+def received_s3_event(stack: AppliedStack, key: str) -> dict[str, Any]:
+    """Receives from the created queue until the ObjectCreated event of `key` arrives; other
+    events are made visible again at once, for the tests that wait for them."""
+    sqs = stack.moto.client("sqs")
+    url = stack.outputs["reports_queue_url"]
+    for _ in range(20):
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        ).get("Messages", [])
+        found = None
+        for m in messages:
+            body = json.loads(m["Body"])
+            if body.get("Event") == "s3:TestEvent":  # sent when the notification was created
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            elif found is None and any(  # keys arrive URL-encoded
+                urllib.parse.unquote_plus(r["s3"]["object"]["key"]) == key
+                for r in body.get("Records", [])
+            ):
+                found = m
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+        if found is not None:
+            return found
+    pytest.fail(f"no ObjectCreated event for {key} reached {url}")

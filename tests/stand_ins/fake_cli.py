@@ -1,7 +1,9 @@
-"""Stand-in for a command-line tool (`aws`, `docker`) in script tests.
+"""Stand-in for a command-line tool (`aws`, `docker`, `terraform`) in script tests.
 
 Invoked as `python fake_cli.py PROG ARGS...` by a tiny wrapper named PROG on PATH. It appends
-{"prog", "argv", "stdin"} as one JSON line to $FAKE_CLI_LOG and answers from the rules in
+{"prog", "argv", "stdin", "env", "files"} as one JSON line to $FAKE_CLI_LOG: "env" holds the
+variables named in $FAKE_CLI_ENV (comma-separated; null when unset), "files" the content of
+every `file://PATH` argument (what the tool would have read). It answers from the rules in
 $FAKE_CLI_RULES (a JSON file):
     {"aws": [{"when": ["ecr", "describe-images"],
               "responses": [{"stdout": "...", "stderr": "...", "exit": 0}, ...]}]}
@@ -27,8 +29,17 @@ def main() -> int:
             earlier = [json.loads(line) for line in fh if line.strip()]
     except FileNotFoundError:
         earlier = []
+    env = {
+        name: os.environ.get(name) for name in os.environ.get("FAKE_CLI_ENV", "").split(",") if name
+    }
+    files = {}
+    for arg in args:
+        if arg.startswith("file://"):
+            with open(arg.removeprefix("file://"), encoding="utf-8") as fh:
+                files[arg] = fh.read()
+    entry = {"prog": prog, "argv": args, "stdin": stdin, "env": env, "files": files}
     with open(log_path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"prog": prog, "argv": args, "stdin": stdin}) + "\n")
+        fh.write(json.dumps(entry) + "\n")
 
     for rule in rules:
         words = rule["when"]

@@ -51,3 +51,24 @@ resource "aws_cloudwatch_metric_alarm" "function_throttles" {
   ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
 }
+
+# Alarms on the functions' own (EMF) metrics. With ReportBatchItemFailures a record that fails is
+# not a function error, and a bad file is consumed after its error JSON is written: neither shows
+# in Errors. A metric such as FilesFailed does.
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each = var.metric_alarms
+
+  alarm_name          = each.key
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = "Sum"
+  period              = each.value.period
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}

@@ -9,9 +9,10 @@ output "topic_name" {
 }
 
 output "alarm_names" {
-  description = "Names of the function alarms."
+  description = "Names of the alarms this module created (function Errors/Throttles, metric_alarms)."
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.function_errors : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.function_throttles : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.metric : a.alarm_name],
   )
 }

@@ -27,6 +27,25 @@ variable "function_names" {
   nullable    = false
 }
 
+variable "metric_alarms" {
+  description = "Alarms on custom metrics, by alarm name: fires when the metric's Sum over `period` seconds exceeds `threshold` (e.g. the reports function's FilesFailed EMF metric)."
+  type = map(object({
+    description = string
+    namespace   = string
+    metric_name = string
+    dimensions  = map(string)
+    period      = optional(number, 60)
+    threshold   = optional(number, 0)
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, a in var.metric_alarms : can(regex("^[A-Za-z0-9._-]{1,255}$", k)) && a.period >= 10 && a.threshold >= 0])
+    error_message = "metric_alarms: names of 1-255 letters, digits, '.', '_' or '-'; period >= 10; threshold >= 0."
+  }
+}
+
 variable "errors_threshold" {
   description = "Errors alarm fires when the per-minute error count exceeds this."
   type        = number
@@ -52,7 +71,7 @@ variable "throttles_threshold" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key encrypting the alarm topic. Its key policy must let cloudwatch.amazonaws.com use it."
+  description = "KMS key encrypting the alarm topic. Its key policy must let the CloudWatch service principal use it (kms:GenerateDataKey, kms:Decrypt), for these alarms (aws:SourceArn) and this topic (kms:EncryptionContext:aws:sns:topicArn)."
   type        = string
   nullable    = false
 

@@ -9,15 +9,27 @@ variable "name" {
   }
 }
 
-variable "keep_last_images" {
-  description = "How many images the lifecycle policy keeps; older ones expire."
+variable "untagged_image_expiry_days" {
+  description = "Untagged images expire this many days after push. Tagged images never expire (a function may run any of them); delete old tags yourself."
   type        = number
-  default     = 20
+  default     = 7
   nullable    = false
 
   validation {
-    condition     = var.keep_last_images >= 1 && var.keep_last_images <= 10000 && floor(var.keep_last_images) == var.keep_last_images
-    error_message = "keep_last_images must be a whole number from 1 to 10000."
+    condition     = var.untagged_image_expiry_days >= 1 && floor(var.untagged_image_expiry_days) == var.untagged_image_expiry_days
+    error_message = "untagged_image_expiry_days must be a whole number >= 1."
+  }
+}
+
+variable "lambda_function_arns" {
+  description = "Unqualified ARNs of the Lambda functions that may pull images (the repository policy allows the Lambda service principal for these alone, by aws:SourceArn). The functions need not exist yet. Empty: no repository policy."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.lambda_function_arns : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]{1,64}$", a))])
+    error_message = "lambda_function_arns must be unqualified Lambda function ARNs (arn:aws:lambda:<region>:<account>:function:<name>)."
   }
 }
 

@@ -1,5 +1,12 @@
 locals {
   log_group_name = "/aws/lambda/${var.function_name}"
+  # The SQS mapping invokes the alias (when there is one), so a rollback of the alias is a
+  # rollback of what processes the queue.
+  invoked_arn = var.alias_name == null ? aws_lambda_function.this.arn : aws_lambda_alias.this[0].arn
+}
+
+data "aws_service_principal" "lambda" {
+  service_name = "lambda"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -9,13 +16,13 @@ data "aws_iam_policy_document" "assume" {
 
     principals {
       type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
+      identifiers = [data.aws_service_principal.lambda.name]
     }
   }
 }
 
 resource "aws_iam_role" "this" {
-  name                 = var.function_name
+  name                 = coalesce(var.role_name, var.function_name)
   description          = "Execution role of the ${var.function_name} function (its alone)."
   assume_role_policy   = data.aws_iam_policy_document.assume.json
   permissions_boundary = var.permissions_boundary_arn
@@ -37,6 +44,15 @@ data "aws_iam_policy_document" "this" {
       effect    = "Allow"
       actions   = statement.value.actions
       resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
     }
   }
 
@@ -91,6 +107,8 @@ resource "aws_lambda_function" "this" {
   memory_size   = var.memory_size
   timeout       = var.timeout
   kms_key_arn   = var.kms_key_arn
+  # Every change of code or configuration publishes a numbered, immutable version.
+  publish = var.alias_name != null
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
@@ -117,12 +135,23 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+# What the event source invokes. Terraform points it at the version it just published; a
+# rollback is one command (see the README), until the next apply.
+resource "aws_lambda_alias" "this" {
+  count = var.alias_name == null ? 0 : 1
+
+  name             = var.alias_name
+  description      = "The version the ${var.function_name} event source invokes."
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
 resource "aws_lambda_event_source_mapping" "sqs" {
   count = var.sqs_event_source == null ? 0 : 1
 
   event_source_arn                   = var.sqs_event_source.queue_arn
   enabled                            = var.event_source_mapping_enabled
-  function_name                      = aws_lambda_function.this.arn
+  function_name                      = local.invoked_arn
   batch_size                         = var.sqs_event_source.batch_size
   maximum_batching_window_in_seconds = var.sqs_event_source.maximum_batching_window_in_seconds
   # The handler returns {"batchItemFailures": [...]}: only failed records are retried.

@@ -4,8 +4,23 @@ output "function_name" {
 }
 
 output "function_arn" {
-  description = "Function ARN."
+  description = "Function ARN (unqualified)."
   value       = aws_lambda_function.this.arn
+}
+
+output "function_version" {
+  description = "The latest published version (\"$LATEST\" when alias_name is null: nothing is published)."
+  value       = aws_lambda_function.this.version
+}
+
+output "alias_name" {
+  description = "Name of the alias the event source invokes, or null."
+  value       = one(aws_lambda_alias.this[*].name)
+}
+
+output "alias_arn" {
+  description = "ARN of that alias, or null."
+  value       = one(aws_lambda_alias.this[*].arn)
 }
 
 output "role_name" {
@@ -18,8 +33,8 @@ output "role_arn" {
   value       = aws_iam_role.this.arn
 }
 
-output "policy_json" {
-  description = "The role's policy document as rendered."
+output "role_policy_json" {
+  description = "The role's inline policy document as rendered."
   value       = data.aws_iam_policy_document.this.json
 }
 

@@ -9,6 +9,17 @@ variable "function_name" {
   }
 }
 
+variable "role_name" {
+  description = "Name of the execution role. null uses function_name. IAM names are account-wide (functions are regional): include the region when one account runs the stack in several regions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be 1-64 characters: letters, digits or +=,.@_-."
+  }
+}
+
 variable "description" {
   description = "Function description."
   type        = string
@@ -82,9 +93,9 @@ variable "ephemeral_storage_mb" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency (also a ceiling). -1 reserves none: needed in accounts whose concurrency quota is below 100 + this value (new accounts often have 10)."
+  description = "Reserved concurrency (also a ceiling). -1 reserves none (the default): reserving needs an account concurrency quota of at least 100 + this value, and new accounts often have 10."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {
@@ -117,11 +128,16 @@ variable "kms_key_arn" {
 }
 
 variable "policy_statements" {
-  description = "Allow statements of the role's policy, besides those the module adds (its log group, X-Ray, its SQS event source). Exact actions only: a wildcard action is rejected."
+  description = "Allow statements of the role's policy, besides those the module adds (its log group, X-Ray, its SQS event source): exact actions on exact resources, optionally with conditions. A wildcard action and a \"*\" resource are rejected."
   type = list(object({
     sid       = string
     actions   = list(string)
     resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
   }))
   default  = []
   nullable = false
@@ -139,6 +155,22 @@ variable "policy_statements" {
   validation {
     condition     = alltrue([for s in var.policy_statements : can(regex("^[A-Za-z0-9]+$", s.sid))])
     error_message = "Every statement sid must be alphanumeric."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for s in var.policy_statements : [for c in s.conditions : length(c.values) > 0]]))
+    error_message = "Every condition needs at least one value."
+  }
+}
+
+variable "alias_name" {
+  description = "Publish a version on every change and point this alias at it; the SQS mapping invokes the alias, so `aws lambda update-alias` rolls back. null publishes nothing and the mapping invokes $LATEST."
+  type        = string
+  default     = "live"
+
+  validation {
+    condition     = var.alias_name == null || can(regex("^[A-Za-z][A-Za-z0-9_-]{0,127}$", var.alias_name))
+    error_message = "alias_name must start with a letter and be 1-128 letters, digits, '-' or '_' (not a number: that would be a version)."
   }
 }
 

@@ -3,8 +3,8 @@ locals {
 }
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket per bucket; audit S3 data access with CloudTrail data events instead (see terraform/README.md).
-  #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost; inputs are re-uploadable and outputs are derived data that can be recomputed.
+  #checkov:skip=CKV_AWS_18:Object-level access to the stack's data buckets is recorded by its CloudTrail trail of S3 data events (modules/audit_trail, on by default), which names the principal, the object and the request; server access logs would repeat that, best effort, in a second log bucket per bucket. The trail's own log bucket is not logged again (logs of logs); CloudTrail log file validation proves its files unaltered.
+  #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost. Inputs can be uploaded again by partners and outputs recomputed from them; a second copy of audit logs belongs in the organization's central log archive, not in an application stack.
   #checkov:skip=CKV2_AWS_62:Event notifications are attached where a consumer exists (the input bucket, by the s3_sns_sqs_fanout module); a generic bucket must not force one.
   bucket        = var.name
   force_destroy = var.force_destroy
@@ -37,7 +37,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
       sse_algorithm     = local.sse_algorithm
       kms_master_key_id = var.kms_key_arn
     }
-    # S3 Bucket Keys cut KMS requests (and their cost) by caching a bucket-level data key.
+    # S3 Bucket Keys cut KMS requests (and their cost) by caching a bucket-level data key. The
+    # KMS encryption context (and CloudTrail's KMS events) then name the bucket, not the object.
     bucket_key_enabled = var.kms_key_arn != null
   }
 }
@@ -50,7 +51,10 @@ resource "aws_s3_bucket_versioning" "this" {
   }
 }
 
-data "aws_iam_policy_document" "tls_only" {
+data "aws_iam_policy_document" "this" {
+  # Statements a caller adds (e.g. CloudTrail writing to an audit bucket) come first.
+  source_policy_documents = var.additional_policy_json == null ? [] : [var.additional_policy_json]
+
   statement {
     sid    = "DenyInsecureTransport"
     effect = "Deny"
@@ -72,13 +76,35 @@ data "aws_iam_policy_document" "tls_only" {
       values   = ["false"]
     }
   }
+
+  statement {
+    sid    = "DenyTlsBelow12"
+    effect = "Deny"
+    # A Deny as above: refuses every request made with TLS 1.0 or 1.1.
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this.arn,
+      "${aws_s3_bucket.this.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "NumericLessThan"
+      variable = "s3:TlsVersion"
+      values   = [var.minimum_tls_version]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  count = var.tls_only_policy ? 1 : 0
+  count = var.attach_policy ? 1 : 0
 
   bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.tls_only.json
+  policy = data.aws_iam_policy_document.this.json
 
   # S3 rejects a bucket policy while the public access block is still being applied.
   depends_on = [aws_s3_bucket_public_access_block.this]
@@ -106,6 +132,32 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
+    }
+
+    # A delete marker whose older versions have all expired hides nothing: remove it too, so
+    # deleted keys do not pile up as markers (and list calls do not slow down).
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  dynamic "rule" {
+    for_each = var.current_version_expiration_days == null ? [] : [var.current_version_expiration_days]
+    content {
+      id     = "expire-current-versions"
+      status = "Enabled"
+
+      filter {}
+
+      # The current version becomes noncurrent (a delete marker is placed), then the rule
+      # above removes it after noncurrent_version_expiration_days.
+      expiration {
+        days = rule.value
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = var.abort_incomplete_multipart_upload_days
+      }
     }
   }
 

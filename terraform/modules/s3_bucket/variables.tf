@@ -60,8 +60,37 @@ variable "expiration_rules" {
   }
 }
 
-variable "tls_only_policy" {
-  description = "Attach the bucket policy denying every request not made over TLS (aws:SecureTransport = false). Keep true; only emulators that mis-evaluate Deny conditions (moto denies every request) need false."
+variable "current_version_expiration_days" {
+  description = "Days after which current objects expire (become noncurrent, then are removed after noncurrent_version_expiration_days). null keeps them until deleted."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.current_version_expiration_days == null || try(var.current_version_expiration_days >= 1 && floor(var.current_version_expiration_days) == var.current_version_expiration_days, false)
+    error_message = "current_version_expiration_days must be null or a whole number >= 1."
+  }
+}
+
+variable "minimum_tls_version" {
+  description = "The bucket policy denies requests made with a TLS version below this (s3:TlsVersion)."
+  type        = string
+  default     = "1.2"
+  nullable    = false
+
+  validation {
+    condition     = contains(["1.2", "1.3"], var.minimum_tls_version)
+    error_message = "minimum_tls_version must be \"1.2\" or \"1.3\"."
+  }
+}
+
+variable "additional_policy_json" {
+  description = "More bucket policy statements (a JSON policy document), merged with the TLS denials, e.g. CloudTrail's right to write logs. null adds none."
+  type        = string
+  default     = null
+}
+
+variable "attach_policy" {
+  description = "Attach the bucket policy (deny requests without TLS or below minimum_tls_version, plus additional_policy_json). Keep true; only emulators that mis-evaluate Deny conditions (moto denies every request) need false."
   type        = bool
   default     = true
   nullable    = false

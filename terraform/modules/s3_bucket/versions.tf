@@ -1,10 +1,11 @@
 terraform {
-  required_version = ">= 1.10"
+  # A module states minimums only; the root stack pins the versions (and commits the lock file).
+  required_version = ">= 1.5"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = ">= 5.0"
     }
   }
 }

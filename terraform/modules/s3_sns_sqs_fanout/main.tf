@@ -1,5 +1,13 @@
 data "aws_caller_identity" "current" {}
 
+data "aws_service_principal" "s3" {
+  service_name = "s3"
+}
+
+data "aws_service_principal" "sns" {
+  service_name = "sns"
+}
+
 resource "aws_sns_topic" "this" {
   name              = var.topic_name
   kms_master_key_id = var.kms_key_arn
@@ -16,7 +24,7 @@ data "aws_iam_policy_document" "topic" {
 
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com"]
+      identifiers = [data.aws_service_principal.s3.name]
     }
 
     # Only events of that bucket, and only when the bucket is in this account (bucket names are
@@ -51,7 +59,7 @@ data "aws_iam_policy_document" "queue" {
 
     principals {
       type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
+      identifiers = [data.aws_service_principal.sns.name]
     }
 
     condition {

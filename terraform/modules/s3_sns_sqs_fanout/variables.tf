@@ -45,13 +45,13 @@ variable "filter_prefix" {
 }
 
 variable "filter_suffix" {
-  description = "Only keys with this suffix are published (null: any)."
+  description = "Only keys with this suffix are published (null: every key). S3 suffix filters are case-sensitive: leave null and let consumers decide (the reports function takes .csv in any case and .csv.gz, and logs why it ignores anything else)."
   type        = string
-  default     = ".csv"
+  default     = null
 }
 
 variable "queues" {
-  description = "Subscribed queues, by a short name: their ARN and URL. Each gets raw message delivery and a policy admitting this topic alone."
+  description = "Subscribed queues, by a short name: their ARN and URL. Each gets raw message delivery and a policy admitting this topic alone. A queue encrypted with a customer managed key (SSE-KMS) also needs that key's policy to let the SNS service principal use it (kms:GenerateDataKey, kms:Decrypt, for this topic by aws:SourceArn); SSE-SQS queues need nothing."
   type = map(object({
     arn = string
     url = string
@@ -65,7 +65,7 @@ variable "queues" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key encrypting the topic. Its key policy must let s3.amazonaws.com and sns.amazonaws.com use it (AWS-managed aws/sns cannot: S3 could not publish)."
+  description = "KMS key encrypting the topic. Its key policy must let the S3 service principal use it (kms:GenerateDataKey, kms:Decrypt; conditions aws:SourceArn = the bucket, kms:EncryptionContext:aws:sns:topicArn = the topic). The AWS managed aws/sns key cannot be used: S3 could not publish."
   type        = string
   nullable    = false
 

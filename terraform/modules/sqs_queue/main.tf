@@ -66,6 +66,39 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   tags                = var.tags
 }
 
+# The depth alarm above stays in ALARM while anything is in the DLQ, so it says nothing about a
+# second failure. This one fires for every minute in which the DLQ grew. (SQS does not count
+# redriven messages in NumberOfMessagesSent, so the growth of the visible count is the signal.)
+resource "aws_cloudwatch_metric_alarm" "dlq_arrivals" {
+  alarm_name          = "${local.dlq_name}-arrivals"
+  alarm_description   = "New messages in ${local.dlq_name}: records failed ${var.max_receive_count} times. Inspect, fix, then redrive."
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "arrived"
+    expression  = "DIFF(visible)"
+    label       = "Messages added to ${local.dlq_name}"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+}
+
 resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   alarm_name          = "${var.name}-oldest-message-age"
   alarm_description   = "The oldest message in ${var.name} is older than ${var.age_alarm_threshold_seconds}s: the consumer is failing or falling behind."

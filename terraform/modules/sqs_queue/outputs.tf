@@ -34,6 +34,10 @@ output "visibility_timeout_seconds" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the DLQ-depth and oldest-message-age alarms."
-  value       = [aws_cloudwatch_metric_alarm.dlq_depth.arn, aws_cloudwatch_metric_alarm.oldest_message_age.arn]
+  description = "ARNs of the DLQ-depth, DLQ-arrivals and oldest-message-age alarms."
+  value = [
+    aws_cloudwatch_metric_alarm.dlq_depth.arn,
+    aws_cloudwatch_metric_alarm.dlq_arrivals.arn,
+    aws_cloudwatch_metric_alarm.oldest_message_age.arn,
+  ]
 }

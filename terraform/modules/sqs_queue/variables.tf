@@ -45,9 +45,9 @@ variable "maximum_batching_window_seconds" {
 }
 
 variable "max_receive_count" {
-  description = "Receives before a message moves to the dead-letter queue (redrive maxReceiveCount)."
+  description = "Receives before a message moves to the dead-letter queue (redrive maxReceiveCount). AWS advises at least 5 for a Lambda consumer, so that throttled receives do not dead-letter a message."
   type        = number
-  default     = 3
+  default     = 5
   nullable    = false
 
   validation {
