@@ -1,10 +1,14 @@
-"""The report engine: one orders CSV in, three reports out, in bounded memory.
+"""The report engine: one orders CSV in, three reports out, exactly, in bounded memory.
 
-The CSV is parsed by pyarrow in 1 MiB record batches; each batch is decoded, validated and
-folded into partial aggregates (sums and counts per group), while the distinct (group, order)
-keys that `orders` needs are spilled to a temporary directory by hash partition (about 35 bytes
-a row) and counted one partition at a time. Memory therefore stays flat as files grow. Parsing,
-decoding and folding overlap on two threads. No AWS here: the caller hands in a binary stream.
+`app.csv_reader` cuts the stream into runs of whole records (checked as UTF-8 text, quotes
+matched, every record accounted for) that pyarrow parses; each batch is decoded (labels
+trimmed and NFC-normalised, amounts parsed exactly by `app.money`), validated, and folded into
+exact per-group totals, while the distinct (group, order) keys that `orders` needs are spilled
+to the caller's work directory by hash partition (about 35 bytes a row) and counted one
+partition at a time. Rejected rows are streamed to a CSV file there too. Memory therefore
+grows with the number of distinct labels, never with the number of rows. Reading, parsing,
+decoding and folding run as a pipeline of threads (pyarrow and numpy release the GIL), so two
+cores share the work. No AWS here: the caller hands in a binary stream (only `read(n)`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import csv
 import io
 import queue
 import re
-import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +28,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
+from app import csv_reader, money
+from app.csv_reader import BadRecord, Readable
 from app.errors import FileError
 
 CANONICAL_COLUMNS = (
@@ -58,6 +63,7 @@ REQUIRED_COLUMNS = (
     "discount_percent",
 )
 NUMBER_COLUMNS = ("cost_price", "list_price", "quantity", "discount_percent")
+LABEL_COLUMNS = ("region", "category", "sub_category", "ship_mode")
 UNKNOWN_SHIP_MODES = frozenset({"not available", "unknown", ""})
 
 REPORT_COLUMNS = {
@@ -66,9 +72,7 @@ REPORT_COLUMNS = {
     "orders_by_category": ["category", "sub_category", "orders", "line_items"],
 }
 
-BLOCK_SIZE = 1 << 20  # CSV bytes per batch: pyarrow's parse buffers grow with it
-_HEADER_PROBE = 1 << 16
-_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+REJECTED_FILE = "rejected_rows.csv"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -79,98 +83,33 @@ def normalise_header(name: str) -> str:
 
 @dataclass
 class Result:
-    """What one file produced: the three reports as pandas frames, and the rows it rejected."""
+    """What one file produced: the three reports (money already text), and the counts."""
 
     reports: dict[str, pd.DataFrame]
-    rejected: pd.DataFrame
-    rows_read: int
+    rows_read: int  # records after the header (blank lines are not records)
     rows_rejected: int
     bytes_read: int
     columns: dict[str, str]  # canonical name -> the file's own header
+    rejected_csv: Path | None  # row, reason, the required fields; None if nothing was rejected
 
 
-# --------------------------------------------------------------------------- reading
+# --------------------------------------------------------------------------- the header
 
 
-class _CountingReader(io.RawIOBase):
-    """Replays the already-read header probe, then the rest of the stream, counting bytes."""
-
-    def __init__(self, head: bytes, rest: IO[bytes], on_bytes: Callable[[int], None]) -> None:
-        self._head = head
-        self._rest = rest
-        self._on_bytes = on_bytes
-        self.total = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            chunk, self._head = (
-                (self._head, b"") if size < 0 else (self._head[:size], self._head[size:])
-            )
-        else:
-            chunk = self._rest.read() if size < 0 else self._rest.read(size)
-        self.total += len(chunk)
-        if chunk:
-            self._on_bytes(self.total)
-        return chunk
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
-def _read_header(stream: IO[bytes]) -> tuple[list[str], bytes]:
-    """Parse the header record ourselves, so that every column is read as text, by name."""
-    head = b""
-    while True:
-        chunk = stream.read(_HEADER_PROBE)
-        head += chunk
-        end = _record_end(head)
-        if end is not None or not chunk:
-            break
-    if not head:
-        raise FileError("empty_file", "the file is empty (0 bytes)")
-    if b"\x00" in head[:_HEADER_PROBE]:
-        raise FileError("not_text", "this is a binary file, not a text CSV")
-    try:
-        text = head[: end if end is not None else len(head)].decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileError("invalid_encoding", "the header is not valid UTF-8 text") from exc
-    try:
-        header = next(csv.reader(io.StringIO(text, newline="")), [])
-    except csv.Error as exc:
-        raise FileError("malformed_csv", f"the header is not well-formed CSV: {exc}") from exc
-    if end is None:  # the header is the whole file: pyarrow wants its line ended
-        head += b"\n"
+def _map_columns(header: list[str]) -> dict[str, int]:
+    """Canonical name -> position in the header, for the required columns."""
     if not any(h.strip() for h in header):
         raise FileError("no_header", "the first line is empty: expected a header row")
-    return header, head
-
-
-def _record_end(data: bytes) -> int | None:
-    """Offset just past the first record's line end (quotes may hold newlines), if seen."""
-    start = 0
-    while (newline := data.find(b"\n", start)) >= 0:
-        if data.count(b'"', 0, newline) % 2 == 0:
-            return newline + 1
-        start = newline + 1
-    return None
-
-
-def _map_columns(header: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for raw in header:
+    found: dict[str, int] = {}
+    for position, raw in enumerate(header):
         name = normalise_header(raw)
         if name in REQUIRED_COLUMNS and name in found:
             raise FileError(
                 "duplicate_column",
-                f"column {name} appears twice in the header ({found[name]!r} and {raw!r})",
+                f"column {name} appears twice in the header ({header[found[name]]!r} and {raw!r})",
                 column=name,
             )
-        found.setdefault(name, raw)
+        found.setdefault(name, position)
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
     if missing:
         raise FileError(
@@ -185,160 +124,286 @@ def _map_columns(header: list[str]) -> dict[str, str]:
 # --------------------------------------------------------------------------- decoding
 
 
+def _clean(values: pa.Array) -> np.ndarray:
+    """Distinct texts trimmed and NFC-normalised (`Québec` typed two ways is one label), as
+    an object array of str."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    if pc.all(pc.string_is_ascii(trimmed)).as_py():  # ASCII is always in NFC
+        texts: np.ndarray = trimmed.to_numpy(zero_copy_only=False)
+        return texts
+    return np.asarray([unicodedata.normalize("NFC", t) for t in trimmed.to_pylist()], dtype=object)
+
+
 @dataclass
 class _Text:
-    """A text column of one batch: per-row codes into the batch's distinct values (trimmed)."""
+    """A text column of one batch: per-row codes into the batch's distinct cleaned values."""
 
     codes: np.ndarray
-    values: list[str]
+    values: np.ndarray  # of str
 
     def per_row(self, flags: np.ndarray) -> np.ndarray:
-        result: np.ndarray = flags[self.codes]
+        result: np.ndarray = np.asarray(flags, dtype=bool)[self.codes]
         return result
+
+    def empty(self) -> np.ndarray:
+        return self.per_row(self.values == "")
 
 
 def _text(column: pa.Array) -> _Text:
     encoded = pc.dictionary_encode(column)
-    values = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
-    return _Text(encoded.indices.to_numpy(zero_copy_only=False), values)
+    return _Text(encoded.indices.to_numpy(zero_copy_only=False), _clean(encoded.dictionary))
 
 
-def _number(column: pa.Array) -> np.ndarray:
-    """Text to float64, NaN where the text is not a plain decimal number."""
-    try:
-        parsed = pc.cast(column, pa.float64())  # the fast path: every value is a number
-    except pa.ArrowInvalid:
-        trimmed = pc.utf8_trim_whitespace(column)
-        ok = pc.match_substring_regex(trimmed, _NUMBER)
-        parsed = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
-    values: np.ndarray = parsed.to_numpy(zero_copy_only=False)
-    return np.where(np.isfinite(values), values, np.nan)  # "nan" and "inf" are not amounts
+def _order_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the cleaned (trimmed, NFC) order ids, and which ids are empty."""
+    ids = pc.utf8_trim_whitespace(column)
+    if not pc.all(pc.string_is_ascii(ids)).as_py():  # ASCII is always in NFC
+        encoded = pc.dictionary_encode(ids)
+        texts = [unicodedata.normalize("NFC", t) for t in encoded.dictionary.to_pylist()]
+        ids = pa.array(texts, pa.string()).take(encoded.indices)
+    empty = pc.equal(pc.binary_length(ids), 0).to_numpy(zero_copy_only=False)
+    return _hash_texts(ids), empty
+
+
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+_LONGEST_WORDS = 8  # ids up to 64 bytes are hashed together, longer ones one by one
+
+
+def _hash_texts(texts: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string's bytes, a function of the string alone (equal ids hash
+    alike in every batch). Strings up to 64 bytes, nearly all of them, are hashed together:
+    their bytes laid out as rows of 8-byte words, mixed a word at a time (a multiply and an
+    xor-shift, as in splitmix64) from a seed made of the length. Longer ones go through
+    pandas' hash, one by one."""
+    n = len(texts)
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + n + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    hashes = lengths.astype(np.uint64) * _GOLDEN
+    short = lengths <= _LONGEST_WORDS * 8
+    if n and lengths[short].max(initial=0) > 0:
+        starts, sizes = offsets[:-1][short], lengths[short]
+        width = -(-int(sizes.max()) // 8) * 8
+        data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+        data = np.concatenate([data[: offsets[-1]], np.zeros(width, dtype=np.uint8)])
+        padded = np.lib.stride_tricks.sliding_window_view(data, width)[starts]
+        padded *= np.arange(width)[None, :] < sizes[:, None]  # zero the bytes past the end
+        words = padded.view(np.uint64)
+        count = -(-sizes // 8)  # each string's own number of words: mixed that many times
+        mixed = hashes[short]
+        for j in range(words.shape[1]):
+            step = (mixed ^ words[:, j]) * _MIX
+            step ^= step >> np.uint64(31)
+            step *= _GOLDEN
+            step ^= step >> np.uint64(29)
+            mixed = np.where(j < count, step, mixed)
+        hashes[short] = mixed
+    if not short.all():
+        long = np.flatnonzero(~short)
+        values = np.asarray(texts.take(pa.array(long)).to_pylist(), dtype=object)
+        hashes[long] = np.asarray(pd.util.hash_array(values, categorize=False), dtype=np.uint64)
+    return hashes
 
 
 @dataclass
-class _Decoded:
-    """One batch as the fold needs it: text as codes, numbers as floats, orders as hashes."""
+class _Batch:
+    """One run of records, parsed and decoded as the fold needs it."""
 
+    raw: pa.RecordBatch | None  # the required columns as text, named as REQUIRED_COLUMNS
+    bad: list[BadRecord]  # records with the wrong number of fields
+    records: int  # records in the run (rows of `raw` + bad)
     text: dict[str, _Text]
-    numbers: dict[str, np.ndarray]
+    numbers: dict[str, money.Numbers]
     orders: np.ndarray
     empty_order: np.ndarray
 
 
-def _decode(raw: pa.RecordBatch, columns: dict[str, str]) -> tuple[pa.RecordBatch, _Decoded]:
-    def column(name: str) -> pa.Array:
-        return raw.column(columns[name])
-
-    orders, empty_order = _order_hashes(column("order_id"))
-    return raw, _Decoded(
-        text={n: _text(column(n)) for n in ("region", "category", "sub_category", "ship_mode")},
-        numbers={n: _number(column(n)) for n in NUMBER_COLUMNS},
+def _decode(parsed: tuple[pa.RecordBatch | None, list[BadRecord], int]) -> _Batch:
+    raw, bad, records = parsed
+    if raw is None or raw.num_rows == 0:
+        empty = np.zeros(0, dtype=bool)
+        return _Batch(None, bad, records, {}, {}, np.zeros(0, dtype=np.uint64), empty)
+    raw = pa.RecordBatch.from_arrays(raw.columns, names=list(REQUIRED_COLUMNS))
+    orders, empty_order = _order_hashes(raw.column("order_id"))
+    return _Batch(
+        raw=raw,
+        bad=bad,
+        records=records,
+        text={n: _text(raw.column(n)) for n in LABEL_COLUMNS},
+        numbers={
+            "cost_price": money.parse(raw.column("cost_price"), money.PRICE_SCALE),
+            "list_price": money.parse(raw.column("list_price"), money.PRICE_SCALE),
+            "discount_percent": money.parse(
+                raw.column("discount_percent"), money.PRICE_SCALE, repeated=True
+            ),
+            "quantity": money.parse(
+                raw.column("quantity"), 0, money.MAX_INTEGER_DIGITS, repeated=True
+            ),
+        },
         orders=orders,
         empty_order=empty_order,
     )
 
 
-def _order_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of the trimmed order ids (each distinct id of the batch hashed once)."""
-    encoded = pc.dictionary_encode(column)
-    ids = pc.utf8_trim_whitespace(encoded.dictionary)
-    hashes = np.asarray(
-        pd.util.hash_array(ids.to_numpy(zero_copy_only=False), categorize=False),
-        dtype=np.uint64,
-    )
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    empty = pc.equal(ids, "").to_numpy(zero_copy_only=False)
-    return hashes[codes], empty[codes]
-
-
 # --------------------------------------------------------------------------- validation
 
-_REASONS = {
-    "order_id": "order_id is empty",
-    "region": "region is empty",
-    "category": "category is empty",
-    "sub_category": "sub_category is empty",
-    "cost_price": "cost_price {value!r} is not a number >= 0",
-    "list_price": "list_price {value!r} is not a number >= 0",
-    "quantity": "quantity {value!r} is not a whole number >= 1",
-    "discount_percent": "discount_percent {value!r} is not a number from 0 to 100",
+_EMPTY = {name: f"{name} is empty" for name in ("order_id", "region", "category", "sub_category")}
+_NOT = {  # reason: "<column> '<value>' <what it is not>"
+    "cost_price": "is not a number >= 0",
+    "list_price": "is not a number >= 0",
+    "quantity": "is not a whole number >= 1",
+    "discount_percent": "is not a number from 0 to 100",
 }
+_OUT_OF_RANGE = (
+    "is too large or too precise to compute exactly (amounts must be below "
+    f"10^{money.MAX_INTEGER_DIGITS} with at most {money.MAX_DECIMALS} decimal places)"
+)
 
 
-def _problems(batch: _Decoded) -> dict[str, np.ndarray]:
-    """Per rule of the row contract, the rows that break it (NaN never passes a comparison)."""
-    text, num, empty_order = batch.text, batch.numbers, batch.empty_order
-    qty = num["quantity"]
-    with np.errstate(invalid="ignore"):
-        problems = {
-            "order_id": empty_order,
-            **{
-                name: text[name].per_row(np.array([v == "" for v in text[name].values]))
-                for name in ("region", "category", "sub_category")
-            },
-            "cost_price": ~(num["cost_price"] >= 0),
-            "list_price": ~(num["list_price"] >= 0),
-            "quantity": ~((qty >= 1) & (qty == np.floor(qty))),
-            "discount_percent": ~(
-                (num["discount_percent"] >= 0) & (num["discount_percent"] <= 100)
-            ),
-        }
-    return problems
+def _problems(batch: _Batch) -> dict[str, np.ndarray]:
+    """Per rule of the row contract, the rows that break it."""
+    text, num = batch.text, batch.numbers
+    qty, disc = num["quantity"], num["discount_percent"]
+    return {
+        "order_id": batch.empty_order,
+        **{name: text[name].empty() for name in ("region", "category", "sub_category")},
+        "cost_price": ~num["cost_price"].is_number() | (num["cost_price"].compare(0) < 0),
+        "list_price": ~num["list_price"].is_number() | (num["list_price"].compare(0) < 0),
+        # on the whole-number scale, only a fraction takes the exact (SLOW) path
+        "quantity": ~qty.is_number() | (qty.status == money.SLOW) | (qty.compare(1) < 0),
+        "discount_percent": ~disc.is_number() | (disc.compare(0) < 0) | (disc.compare(100) > 0),
+    }
 
 
 class _Rejected:
-    """Rejected rows with their reasons; only bad rows ever reach Python loops."""
+    """Rejected rows, streamed to a CSV file in file order as they are found.
 
-    def __init__(self, columns: dict[str, str]) -> None:
-        self.columns = columns
-        self.records: list[dict[str, Any]] = []
+    The rows of a run that break a rule are formatted in pyarrow, column by column, and
+    written as one block: nothing per row is kept in memory, and Python never loops over
+    them (only over the rare values whose repr needs escapes, and over records with the
+    wrong number of fields).
+    """
+
+    def __init__(self, path: Path, names: list[str], positions: list[int], width: int) -> None:
+        self.path = path
+        self.names = names  # the file's own names of the required columns
+        self.positions = positions  # their positions in the header
+        self.width = width  # the header's number of fields
         self.count = 0
-        self.malformed: list[int] = []  # record numbers pyarrow skipped for a wrong field count
-        self.positions: dict[str, int] = {}  # original column name -> position in the header
+        self._file: IO[bytes] | None = None
 
-    def add_invalid(
-        self, raw: pa.RecordBatch, problems: dict[str, np.ndarray], bad: np.ndarray, offset: int
+    def add(
+        self,
+        batch: _Batch,
+        problems: dict[str, np.ndarray],
+        numbers: np.ndarray,
+        first: int,
     ) -> None:
-        idx = np.flatnonzero(bad)
-        for row, record in zip(idx, raw.take(pa.array(idx)).to_pylist(), strict=True):
-            reasons = [
-                _REASONS[name].format(value=record[self.columns[name]])
-                for name, mask in problems.items()
-                if mask[row]
-            ]
-            # "row" is the index among parsed records until frame() numbers it
-            self.records.append({"row": int(row) + offset, "reason": "; ".join(reasons), **record})
-        self.count += len(idx)
+        """Write a run's rejected rows: the parsed rows that break a rule (`numbers` are the
+        record numbers of the parsed rows) and the records with the wrong number of fields
+        (`first` is the record number of the run's first record)."""
+        lines: pa.Array | None = None
+        if batch.raw is not None and problems:
+            idx = np.flatnonzero(np.logical_or.reduce(list(problems.values())))
+            if len(idx):
+                lines = _rejected_lines(batch, problems, idx, numbers[idx])
+                self.count += len(idx)
+        if not batch.bad:
+            if lines is not None:
+                self._open().write(_string_data(lines))
+            return
+        rows = [
+            (first + r.number - 1, csv_line([str(first + r.number - 1), *self._malformed(r)]))
+            for r in batch.bad
+        ]
+        self.count += len(rows)
+        if lines is not None:
+            rows += zip(numbers[idx].tolist(), lines.to_pylist(), strict=True)
+            rows.sort(key=lambda r: r[0])
+        self._open().write("".join(line for _, line in rows).encode("utf-8"))
 
-    def add_malformed(self, row: pacsv.InvalidRow) -> None:
-        try:
-            fields = next(csv.reader(io.StringIO(row.text, newline="")), [])
-        except csv.Error:
-            fields = [row.text]
-        reason = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text!r}"
-        record: dict[str, Any] = {"row": -row.number, "reason": reason}  # negative: a number
-        for name, position in self.positions.items():  # fields under their own columns
-            record[name] = fields[position] if position < len(fields) else ""
-        self.records.append(record)
-        self.count += 1
-        self.malformed.append(row.number)
+    def _malformed(self, record: BadRecord) -> list[str]:
+        fields = next(csv.reader(io.StringIO(record.text, newline="")), [])
+        shown = record.text if len(record.text) <= 200 else record.text[:200] + "..."
+        reason = f"expected {self.width} fields, got {record.fields}: {shown!r}"
+        return [reason, *(fields[p] if p < len(fields) else "" for p in self.positions)]
 
-    def frame(self) -> pd.DataFrame:
-        """All rejected rows in file order; `row` is the record number, the header being 1."""
-        columns = ["row", "reason", *self.columns.values()]
-        if not self.records:
-            return pd.DataFrame(columns=columns)
-        frame = pd.DataFrame.from_records(self.records, columns=columns)
-        skipped, shift, numbers = sorted(self.malformed), 0, []
-        for index in frame["row"].astype(int):
-            if index < 0:  # a malformed record: pyarrow told its number
-                numbers.append(-index)
-                continue
-            while shift < len(skipped) and skipped[shift] <= index + 2 + shift:
-                shift += 1  # well-formed records after a skipped one move down a line
-            numbers.append(index + 2 + shift)
-        frame["row"] = numbers
-        return frame.sort_values("row", kind="stable").fillna("").astype({"row": str})
+    def _open(self) -> IO[bytes]:
+        if self._file is None:
+            self._file = self.path.open("wb")
+            self._file.write(csv_line(["row", "reason", *self.names]).encode("utf-8"))
+        return self._file
+
+    def close(self) -> Path | None:
+        if self._file is not None:
+            self._file.close()
+        return self.path if self.count else None
+
+
+def _join(*parts: Any, separator: str = "") -> pa.Array:
+    """Element-wise concatenation of string arrays and str constants, with a separator."""
+    kind = next((p.type for p in parts if isinstance(p, pa.Array)), pa.string())
+    items = [pa.scalar(p, kind) if isinstance(p, str) else p for p in parts]
+    result: pa.Array = pc.binary_join_element_wise(*items, pa.scalar(separator, kind))
+    return result
+
+
+def _repr(values: pa.Array) -> pa.Array:
+    """Python's repr() of each string: quoted, with escapes where repr() would put them."""
+    plain = pc.match_substring_regex(values, r"^[ -&(-\[\]-~]*$")  # printable ASCII, no ' \\
+    quoted = _join("'", values, "'")
+    if pc.all(plain).as_py():
+        return quoted
+    mask = pc.invert(plain)
+    others = [repr(v) for v in pc.filter(values, mask).to_pylist()]
+    result: pa.Array = pc.replace_with_mask(quoted, mask, pa.array(others, pa.string()))
+    return result
+
+
+def _csv_field(values: pa.Array) -> pa.Array:
+    """A column as RFC 4180 CSV fields (as `csv_line` writes them)."""
+    needs = pc.match_substring_regex(values, '[,"\r\n]')
+    if not pc.any(needs).as_py():
+        return values
+    quoted = _join('"', pc.replace_substring(values, '"', '""'), '"')
+    result: pa.Array = pc.if_else(needs, quoted, values)
+    return result
+
+
+def _rejected_lines(
+    batch: _Batch, problems: dict[str, np.ndarray], idx: np.ndarray, numbers: np.ndarray
+) -> pa.Array:
+    """The CSV lines (row, reason, the required fields) of the given rows of a batch."""
+    assert batch.raw is not None
+    rows = batch.raw.take(pa.array(idx))
+    null = pa.scalar(None, pa.string())
+    reasons = []
+    for name, mask in problems.items():
+        broken = mask[idx]
+        if not broken.any():
+            continue
+        if name in _EMPTY:
+            reason = pc.if_else(pa.array(broken), pa.scalar(_EMPTY[name]), null)
+        else:
+            wide = pa.array(batch.numbers[name].status[idx] == money.OUT_OF_RANGE)
+            text = _join(
+                f"{name} ",
+                _repr(rows.column(name)),
+                " ",
+                pc.if_else(wide, _OUT_OF_RANGE, _NOT[name]),
+            )
+            reason = pc.if_else(pa.array(broken), text, null)
+        reasons.append(reason)
+    reason_text = pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
+    fields = [pa.array(numbers).cast(pa.string()), reason_text]
+    return _lines(fields + [rows.column(c) for c in REQUIRED_COLUMNS])
+
+
+def _string_data(values: pa.Array) -> memoryview:
+    """The concatenated UTF-8 of a string array without nulls, without a copy."""
+    wide = pa.types.is_large_string(values.type)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, end = offsets[values.offset], offsets[values.offset + len(values)]
+    return memoryview(values.buffers()[2])[start:end]
 
 
 # --------------------------------------------------------------------------- folding
@@ -372,17 +437,28 @@ class _Interner:
         return result
 
     def encode_pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Codes of (left, right) pairs; memory grows with the rows and the pairs present,
+        never with the product of the two label counts."""
         if len(left) == 0:
             return np.empty(0, dtype=np.int64)
         width = int(right.max()) + 1
-        combined = left * width + right  # both are small codes: a direct table, no sort
-        seen = np.zeros(int(combined.max()) + 1, dtype=bool)
-        seen[combined] = True
-        table = np.full(len(seen), -1, dtype=np.int64)
-        for p in np.flatnonzero(seen):
-            table[p] = self.codes.setdefault(divmod(int(p), width), len(self.codes))
-        codes: np.ndarray = table[combined]
+        span = (int(left.max()) + 1) * width
+        if span <= 4 * len(left) + 4096:  # small codes: a direct table, no sort
+            combined = left * width + right
+            seen = np.zeros(span, dtype=bool)
+            seen[combined] = True
+            pairs = np.flatnonzero(seen)
+            table = np.full(span, -1, dtype=np.int64)
+            table[pairs] = [self._code(*divmod(p, width)) for p in pairs.tolist()]
+            codes: np.ndarray = table[combined]
+            return codes
+        pairs, inverse = np.unique(left * width + right, return_inverse=True)
+        found = [self._code(*divmod(p, width)) for p in pairs.tolist()]
+        codes = np.asarray(found, dtype=np.int64)[inverse.reshape(-1)]
         return codes
+
+    def _code(self, left: int, right: int) -> int:
+        return self.codes.setdefault((left, right), len(self.codes))
 
 
 SETS = 4  # distinct (group, order) sets: region, category/sub, category/ship mode, category
@@ -403,6 +479,8 @@ class _DistinctOrders:
     FLUSH = 1 << 20  # pairs buffered in memory (12 MiB) before a write to the partitions
 
     def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
         self.keys = [open(directory / f"p{i:02d}.key", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
         self.groups = [open(directory / f"p{i:02d}.grp", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -440,17 +518,33 @@ class _DistinctOrders:
             start = end
 
     def counts(self) -> np.ndarray:
-        """Distinct orders per tagged group (group * SETS + set)."""
+        """Distinct orders per tagged group (group * SETS + set); removes the spill files."""
         self._flush()
-        total = np.zeros(self.max_group + 1, dtype=np.int64)
+        total = np.zeros(self.max_group + 1, dtype=np.int32)  # counts of rows: < 2^31
         for key_file, group_file in zip(self.keys, self.groups, strict=True):
             key_file.close()
             group_file.close()
             keys = np.fromfile(key_file.name, dtype=np.uint64)
             groups = np.fromfile(group_file.name, dtype=np.int32)
+            Path(key_file.name).unlink()
+            Path(group_file.name).unlink()
             unique = ~pd.Series(keys).duplicated().to_numpy()
-            total += np.bincount(groups[unique], minlength=len(total))
+            total += np.bincount(groups[unique], minlength=len(total)).astype(np.int32)
         return total
+
+    def close(self) -> None:
+        for f in (*self.keys, *self.groups):
+            f.close()
+
+
+def _count(total: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """total (grown to `size`) plus the number of times each code occurs."""
+    if len(total) < size:
+        total = np.concatenate([total, np.zeros(max(size, 2 * len(total)) - len(total), np.int64)])
+    if len(codes):
+        groups, local = money.present_groups(codes, len(total))
+        total[groups] += np.bincount(local)
+    return total
 
 
 class _Accumulator:
@@ -461,13 +555,15 @@ class _Accumulator:
         self.ship_modes = _Interner()
         self.category_sub = _Interner()  # (category, sub_category)
         self.category_ship = _Interner()  # (category, ship_mode)
-        self.profit = np.zeros(0)
-        self.revenue = np.zeros(0)
+        self.profit = money.ExactSums()  # over money.FAST_DENOMINATOR
+        self.revenue = money.ExactSums()
+        self.exact_profit: dict[int, int] = {}  # region -> over money.EXACT_DENOMINATOR
+        self.exact_revenue: dict[int, int] = {}
         self.line_items = np.zeros(0, dtype=np.int64)
         self.orders = _DistinctOrders(spill)
         self._counts: np.ndarray | None = None
 
-    def fold(self, batch: _Decoded, good: np.ndarray | None) -> None:
+    def fold(self, batch: _Batch, good: np.ndarray | None) -> None:
         text, num = batch.text, batch.numbers
 
         def rows(values: np.ndarray) -> np.ndarray:
@@ -478,19 +574,33 @@ class _Accumulator:
         sub = self.sub_categories.encode(text["sub_category"], good)
         ship = text["ship_mode"]
         known = rows(
-            ship.per_row(np.array([v.lower() not in UNKNOWN_SHIP_MODES for v in ship.values]))
+            ship.per_row(
+                np.array([v.lower() not in UNKNOWN_SHIP_MODES for v in ship.values], dtype=bool)
+            )
         )
         ship_code = self.ship_modes.encode(ship, good)
         order = rows(batch.orders)
-        price, disc = rows(num["list_price"]), rows(num["discount_percent"])
-        cost, qty = rows(num["cost_price"]), rows(num["quantity"])
-        net = price * (1 - disc / 100)
+
+        prices = (num["list_price"], num["cost_price"], num["discount_percent"], num["quantity"])
+        revenue, profit, fast = money.line_amounts(*prices)
+        revenue, profit, fast = rows(revenue), rows(profit), rows(fast)
+        size = len(self.regions)
+        if fast.all():
+            self.revenue.add(region, revenue, size)
+            self.profit.add(region, profit, size)
+        else:
+            self.revenue.add(region[fast], revenue[fast], size)
+            self.profit.add(region[fast], profit[fast], size)
+            original = np.flatnonzero(good) if good is not None else np.arange(len(fast))
+            for index in np.flatnonzero(~fast).tolist():
+                rev, prof = money.exact_line_amounts(int(original[index]), *prices)
+                code = int(region[index])
+                self.exact_revenue[code] = self.exact_revenue.get(code, 0) + rev
+                self.exact_profit[code] = self.exact_profit.get(code, 0) + prof
 
         pair = self.category_sub.encode_pairs(category, sub)
         ship_pair = self.category_ship.encode_pairs(category[known], ship_code[known])
-        self.profit = _add(self.profit, region, (net - cost) * qty, len(self.regions))
-        self.revenue = _add(self.revenue, region, net * qty, len(self.regions))
-        self.line_items = _add(self.line_items, pair, None, len(self.category_sub))
+        self.line_items = _count(self.line_items, pair, len(self.category_sub))
         self.orders.add(_REGION, order, region)
         self.orders.add(_CATEGORY_SUB, order, pair)
         self.orders.add(_CATEGORY_SHIP, order[known], ship_pair)
@@ -502,58 +612,24 @@ class _Accumulator:
         counts = self._counts[which::SETS]
         return np.concatenate([counts, np.zeros(max(0, size - len(counts)), dtype=np.int64)])[:size]
 
-
-def _add(total: np.ndarray, codes: np.ndarray, weights: Any, size: int) -> np.ndarray:
-    part = np.bincount(codes, weights=weights, minlength=size).astype(total.dtype)
-    if len(total) < size:
-        total = np.concatenate([total, np.zeros(size - len(total), dtype=total.dtype)])
-    total[: len(part)] += part
-    return total
+    def money_totals(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Exact profit and revenue per region, as integers (int64, or Python integers in an
+        object array) over the returned denominator."""
+        n = len(self.regions)
+        profit, revenue = self.profit.totals(n), self.revenue.totals(n)
+        if not self.exact_profit:
+            return profit, revenue, money.FAST_DENOMINATOR
+        up = money.EXACT_DENOMINATOR // money.FAST_DENOMINATOR
+        profit = np.array([int(p) * up for p in profit], dtype=object)
+        revenue = np.array([int(r) * up for r in revenue], dtype=object)
+        for i, value in self.exact_profit.items():
+            profit[i] += value
+        for i, value in self.exact_revenue.items():
+            revenue[i] += value
+        return profit, revenue, money.EXACT_DENOMINATOR
 
 
 # --------------------------------------------------------------------------- the engine
-
-
-def _batches(
-    stream: IO[bytes], columns: dict[str, str], rejected: _Rejected, on_bytes: Callable[[int], None]
-) -> tuple[Iterator[pa.RecordBatch], _CountingReader]:
-    header, head = _read_header(stream)
-    reader = _CountingReader(head, stream, on_bytes)
-    columns.update(_map_columns(header))
-    rejected.positions = {name: header.index(name) for name in columns.values()}
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        rejected.add_malformed(row)
-        return "skip"
-
-    originals = list(columns.values())
-    try:
-        csv_reader = pacsv.open_csv(
-            reader,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in originals},
-                include_columns=originals,
-                strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise _file_error(exc) from exc
-    return _read(csv_reader), reader
-
-
-def _read(csv_reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
-    while True:
-        try:
-            yield csv_reader.read_next_batch()
-        except StopIteration:
-            return
-        except pa.ArrowInvalid as exc:
-            raise _file_error(exc) from exc
-
 
 T = TypeVar("T")
 
@@ -561,8 +637,9 @@ T = TypeVar("T")
 def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Run `items` on a thread of its own, up to `depth` items ahead of the consumer.
 
-    Stages chained this way (parse, then decode, then fold) overlap on two cores: pyarrow and
-    most numpy kernels release the GIL. An exception in a stage is raised in the consumer.
+    Stages chained this way (read and parse, then decode, then fold) overlap on two cores:
+    pyarrow and most numpy kernels release the GIL. An exception in a stage is raised in the
+    consumer.
     """
     ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -601,49 +678,66 @@ def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join(timeout=5)
 
 
-def _file_error(exc: pa.ArrowInvalid) -> FileError:
-    text = str(exc)
-    if any(sign in text for sign in ("UTF8", "UTF-8", "utf-8", "can't decode", "\ufffd")):
-        return FileError("invalid_encoding", "the file is not valid UTF-8 text", detail=text)
-    return FileError("malformed_csv", f"the file is not a well-formed CSV: {text}", detail=text)
+def run(
+    stream: Readable, on_bytes: Callable[[int], None] | None = None, *, workdir: Path
+) -> Result:
+    """Fold a whole orders CSV into the three reports; raise FileError for a bad file.
 
-
-def run(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> Result:
-    """Fold a whole orders CSV into the three reports; raise FileError for a bad file."""
-    columns: dict[str, str] = {}
-    rejected = _Rejected(columns)
-    with tempfile.TemporaryDirectory(prefix="orders-pipeline-") as spill:
-        acc = _Accumulator(Path(spill))
-        batches, reader = _batches(stream, columns, rejected, on_bytes or (lambda _n: None))
-        rows = 0
-        for raw, batch in _ahead(_decode(raw, columns) for raw in _ahead(batches)):
-            offset = rows
-            rows += raw.num_rows
+    Spill files and the rejected rows' CSV are written under `workdir`, which the caller owns
+    (and removes). Only `stream.read(n)` is used.
+    """
+    reader = csv_reader.RecordReader(stream, on_bytes)
+    header = reader.header()
+    positions = _map_columns(header)
+    columns = {name: header[p] for name, p in positions.items()}
+    include = [positions[c] for c in REQUIRED_COLUMNS]
+    rejected = _Rejected(workdir / REJECTED_FILE, list(columns.values()), include, len(header))
+    acc = _Accumulator(workdir / "distinct-orders")
+    rows = 0
+    try:
+        parsed = (csv_reader.parse_chunk(c, len(header), include) for c in _ahead(reader.chunks()))
+        for batch in _ahead(_decode(p) for p in _ahead(parsed)):
+            first = rows + 2  # the header is record 1
+            rows += batch.records
+            if batch.raw is None:
+                rejected.add(batch, {}, np.zeros(0, dtype=np.int64), first)
+                continue
             problems = _problems(batch)
             bad = np.logical_or.reduce(list(problems.values()))
+            if bad.any() or batch.bad:
+                rejected.add(batch, problems, _row_numbers(batch, first), first)
             good = None
             if bad.any():
-                rejected.add_invalid(raw, problems, bad, offset)
                 good = ~bad
                 if not good.any():
                     continue
             acc.fold(batch, good)
         reports = _finish(acc)
+    finally:
+        acc.orders.close()
+        rejected_csv = rejected.close()
     return Result(
         reports=reports,
-        rejected=rejected.frame(),
-        rows_read=rows + len(rejected.malformed),
+        rows_read=rows,
         rows_rejected=rejected.count,
-        bytes_read=reader.total,
-        columns=dict(columns),
+        bytes_read=reader.bytes_read,
+        columns=columns,
+        rejected_csv=rejected_csv,
     )
 
 
+def _row_numbers(batch: _Batch, first: int) -> np.ndarray:
+    """Record numbers of the batch's parsed rows (the bad records are numbered apart)."""
+    n = batch.raw.num_rows if batch.raw is not None else 0
+    if not batch.bad:
+        return np.arange(first, first + n, dtype=np.int64)
+    taken = np.ones(batch.records, dtype=bool)
+    taken[[b.number - 1 for b in batch.bad]] = False
+    result: np.ndarray = np.flatnonzero(taken) + first
+    return result
+
+
 # --------------------------------------------------------------------------- finishing
-
-
-def _money_text(values: Any) -> list[str]:
-    return [f"{v:.2f}" for v in np.round(np.asarray(values, dtype=float), 2) + 0.0]
 
 
 def _finish(acc: _Accumulator) -> dict[str, pd.DataFrame]:
@@ -655,20 +749,40 @@ def _finish(acc: _Accumulator) -> dict[str, pd.DataFrame]:
 
 
 def _regions(acc: _Accumulator) -> pd.DataFrame:
-    n = len(acc.regions)
-    frame = pd.DataFrame(
+    """Every region by exact profit, then name; equal exact profits share the lowest rank."""
+    labels = np.array(acc.regions.labels(), dtype=object)
+    n = len(labels)
+    orders = acc.distinct(_REGION, n)
+    profit, revenue, denominator = acc.money_totals()
+    acc.regions.codes.clear()  # what is left of the fold's region state is no longer needed
+    acc.profit = acc.revenue = money.ExactSums()
+    if profit.dtype == np.int64:  # sorted in pyarrow: names compare as Python's str do
+        keys = pa.table({"profit": profit, "region": pa.array(labels, pa.string())})
+        order = pc.sort_indices(
+            keys, sort_keys=[("profit", "descending"), ("region", "ascending")]
+        ).to_numpy()
+    else:
+        order = np.array(sorted(range(n), key=lambda i: (-profit[i], labels[i])), dtype=np.int64)
+    ranked = profit[order]
+    first = np.ones(n, dtype=bool)  # the first of each run of equal exact profits
+    first[1:] = ranked[1:] != ranked[:-1]
+    rank = np.maximum.accumulate(np.where(first, np.arange(1, n + 1), 0))
+    unit = denominator // 100  # cents
+    return pd.DataFrame(
         {
-            "region": acc.regions.labels(),
-            "profit": np.round(acc.profit[:n], 2) + 0.0,
-            "revenue": acc.revenue[:n],
-            "orders": acc.distinct(_REGION, n),
-        }
+            "rank": rank.astype(np.int64),
+            "region": labels[order],
+            "profit": _text_column(money.cents_texts(money.round_all(ranked, unit))),
+            "revenue": _text_column(money.cents_texts(money.round_all(revenue[order], unit))),
+            "orders": orders[order].astype(np.int64),
+        },
+        columns=REPORT_COLUMNS["most_profitable_region"],
     )
-    frame = frame.sort_values(["profit", "region"], ascending=[False, True], kind="stable")
-    frame.insert(0, "rank", frame["profit"].rank(method="min", ascending=False).astype(int))
-    frame["profit"] = _money_text(frame["profit"])
-    frame["revenue"] = _money_text(frame["revenue"])
-    return frame.reset_index(drop=True)[REPORT_COLUMNS["most_profitable_region"]]
+
+
+def _text_column(values: pa.Array) -> pd.Series:
+    """A pyarrow string array as a pandas column, without a Python object per value."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
 
 def _pairs(pairs: _Interner, left: _Interner, right: _Interner, names: list[str]) -> pd.DataFrame:
@@ -692,7 +806,9 @@ def _ship_modes(acc: _Accumulator) -> pd.DataFrame:
     frame["orders"] = acc.distinct(_CATEGORY_SHIP, n)
     frame["known"] = acc.distinct(_CATEGORY, len(acc.categories))[frame["left_code"]]
     top = frame[frame["orders"] == frame.groupby("category")["orders"].transform("max")].copy()
-    top["share"] = [f"{v:.4f}" for v in top["orders"] / top["known"]]
+    top["share"] = [
+        money.ratio_text(int(o), int(k)) for o, k in zip(top["orders"], top["known"], strict=True)
+    ]
     top = top.sort_values(["category", "ship_mode"], kind="stable")
     return top.reset_index(drop=True)[REPORT_COLUMNS["top_ship_mode_by_category"]]
 
@@ -708,6 +824,39 @@ def _categories(acc: _Accumulator) -> pd.DataFrame:
     return frame.reset_index(drop=True)[REPORT_COLUMNS["orders_by_category"]]
 
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def csv_line(fields: list[str]) -> str:
+    """One CSV record, LF-terminated, a field quoted when it holds a comma, a quote, a CR or
+    an LF (RFC 4180; Python's csv module leaves a lone CR unquoted when lines end in LF)."""
+    return (
+        ",".join('"' + f.replace('"', '""') + '"' if _NEEDS_QUOTES.search(f) else f for f in fields)
+        + "\n"
+    )
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
     """Reports and rejected rows are written the same way: UTF-8, header, LF, RFC 4180 quoting."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    header = csv_line([str(c) for c in frame.columns]).encode("utf-8")
+    if len(frame) == 0:
+        return header
+    return b"".join([header, _string_data(_lines([_as_text(frame[c]) for c in frame.columns]))])
+
+
+def _lines(columns: list[pa.Array]) -> pa.Array:
+    """Each row of these text columns as one CSV line (as `csv_line` writes it)."""
+    parts: list[Any] = []
+    for column in columns:
+        parts += [_csv_field(column), ","]
+    parts[-1] = "\n"
+    return _join(*parts)
+
+
+def _as_text(column: pd.Series) -> pa.Array:
+    """A report column as large strings (str() of each value)."""
+    if column.dtype == object:
+        values: pa.Array = pa.array([str(v) for v in column], pa.large_string())
+        return values
+    result: pa.Array = pa.array(column).cast(pa.large_string())
+    return result

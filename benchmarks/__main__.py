@@ -2,12 +2,18 @@
 
     python -m benchmarks [--sizes 1000000,5000000] [--rows-10m] [--runs 3]
                          [--engines orders-pipeline,local-stack,duckdb,polars,pandas]
-                         [--output docs/benchmarks.md]
+                         [--memory-cases rejected,pairs,regions | --memory-cases none]
+                         [--memory-rows 1000000] [--output docs/benchmarks.md]
 
 Every run is a fresh process started through `benchmarks._measure`, so each wall time includes
 interpreter start-up and imports, and each peak RSS is that engine's alone. All engines must
 agree on all three reports (CSV text, numbers normalised to the contract's decimals); a
 disagreement prints a diff and exits 1 without writing the markdown.
+
+The memory cases (benchmarks/memory_cases.py) stress one dimension each: every row rejected,
+15,000 distinct (category, sub_category) pairs, every row its own region. They run through
+the function's path (`benchmarks._service_run`: service + engine, no S3, no console) and the
+CLI, which must agree; their target is a peak RSS under 600 MB.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks import generate
+from benchmarks import generate, memory_cases
 from benchmarks.references import REPORTS, normalise_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +50,8 @@ TARGET_WALL_RATIO = 1.0
 TARGET_RSS_MB = 400.0
 TARGET_FLAT = 1.15
 TARGET_IMPORT_S = 0.8
+TARGET_CASE_RSS_MB = 600.0
+NOTES_MARKER = "<!-- notes below are kept as they are by make bench -->"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,11 @@ ENGINES: dict[str, Engine] = {
         Engine("pandas", "naive pandas: read_csv of the whole file as str, then groupby"),
     )
 }
+SERVICE = Engine(
+    "service",
+    "`python -m benchmarks._service_run FILE DIR`: app.service.process into a directory, the "
+    "Lambda function's path without S3 (memory cases only)",
+)
 
 
 @dataclass
@@ -155,13 +168,22 @@ def command(engine: Engine, file: Path, outdir: Path, inner: Path) -> list[str]:
         return [found, "report", str(file), "--out", str(outdir), "--date", REPORT_DATE]
     if engine.name == "local-stack":
         return [sys.executable, "-m", "benchmarks._stack_run", str(file), str(outdir), str(inner)]
+    if engine.name == "service":
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks._service_run",
+            str(file),
+            str(outdir),
+            REPORT_DATE,
+        ]
     return [sys.executable, "-m", "benchmarks.references", engine.name, str(file), str(outdir)]
 
 
 def read_outputs(engine: Engine, outdir: Path) -> dict[str, str]:
     texts = {}
     for report in REPORTS:
-        if engine.name == "orders-pipeline":
+        if engine.name in ("orders-pipeline", "service"):
             found = sorted((outdir / report).glob(f"dt={REPORT_DATE}/*.csv"))
             if len(found) != 1:
                 raise BenchError(f"{engine.name}: expected one {report} CSV, found {found}")
@@ -256,6 +278,43 @@ def bench_size(
     return list(results.values())
 
 
+@dataclass
+class CaseResult:
+    case: str
+    description: str
+    rows: int
+    size_bytes: int
+    results: list[Result]
+
+
+def bench_memory(cases: Sequence[str], rows: int, runs: int, workdir: Path) -> list[CaseResult]:
+    """Each memory case through the function's path and the CLI, `runs` times each."""
+    found = []
+    for case in cases:
+        t0 = time.perf_counter()
+        file = memory_cases.generate(case, rows)
+        log(f"memory case {case}: {file.name} ({time.perf_counter() - t0:.1f} s to prepare)")
+        engines = [SERVICE, ENGINES["orders-pipeline"]]
+        results = [Result(e, rows, file.stat().st_size) for e in engines]
+        baseline: dict[str, str] | None = None
+        for i in range(runs):
+            for result in results:
+                run, texts = run_once(result.engine, file, workdir)
+                result.runs.append(run)
+                log(
+                    f"memory {case} {result.engine.name} run {i + 1}/{runs}: {run.wall_s:.2f} s, "
+                    f"CPU {run.cpu_s:.2f} s, peak RSS {run.maxrss_mb:,.0f} MB"
+                )
+                if baseline is None:
+                    baseline = texts
+                elif texts != baseline:
+                    raise BenchError(f"memory case {case}: the CLI and the service disagree")
+        found.append(
+            CaseResult(case, memory_cases.CASES[case][0], rows, file.stat().st_size, results)
+        )
+    return found
+
+
 def handler_import_time(runs: int = 5) -> ImportTime | None:
     env = {
         **os.environ,
@@ -345,6 +404,7 @@ def fmt_rate(value: float) -> str:
 
 def markdown(
     results: list[Result],
+    cases: list[CaseResult],
     imports: ImportTime | None,
     info: dict[str, str],
     loads: tuple[tuple[float, ...], tuple[float, ...]],
@@ -404,6 +464,25 @@ def markdown(
                 f"{size / 1e6 / r.wall_s:,.1f} | {ratio} | {best} | {r.busy:.0f}% | "
                 f"{r.steal:.0f}% |"
             )
+    if cases:
+        lines += [
+            "",
+            "## Memory cases (issue 7)",
+            "",
+            "Generated by `benchmarks/memory_cases.py` (valid orders otherwise). **service** is "
+            "the Lambda function's path (`app.service.process` + the engine, outputs to a "
+            "directory); **orders-pipeline** is the CLI, which also prints a summary of each "
+            "report.",
+            "",
+            "| case | rows (CSV size) | engine | wall s (median) | CPU s | peak RSS MB |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        for c in cases:
+            for r in c.results:
+                lines.append(
+                    f"| {c.description} | {human_rows(c.rows)} ({c.size_bytes / 1e6:,.0f} MB) | "
+                    f"{r.engine.name} | {r.wall_s:.2f} | {r.cpu_s:.2f} | {r.maxrss_mb:,.0f} |"
+                )
     lines += ["", "## Handler import", ""]
     if imports:
         lines += [
@@ -417,8 +496,16 @@ def markdown(
         ]
     else:
         lines.append("Not measured (the handler module could not be imported).")
-    lines += ["", "## Targets (issue 4)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     lines += targets(results, imports)
+    for c in cases:
+        service = next(r for r in c.results if r.engine.name == "service")
+        ok = service.maxrss_mb <= TARGET_CASE_RSS_MB
+        lines.append(
+            f"| peak RSS <= {TARGET_CASE_RSS_MB:.0f} MB, {human_rows(c.rows)} rows, "
+            f"{c.description} (function's path) | {service.maxrss_mb:,.0f} MB | "
+            f"{'yes' if ok else '**no**'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -482,8 +569,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--engines", default=",".join(ENGINES),
                         help=f"comma-separated subset of {','.join(ENGINES)}")  # fmt: skip
+    parser.add_argument("--memory-cases", default=",".join(memory_cases.CASES),
+                        help="comma-separated memory cases, or `none` "
+                        f"(default {','.join(memory_cases.CASES)})")  # fmt: skip
+    parser.add_argument("--memory-rows", type=parse_sizes, default=[memory_cases.DEFAULT_ROWS],
+                        help="rows of each memory case (default 1M)")  # fmt: skip
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.memory_cases.split(",") if c.strip() not in ("", "none")]
+    if any(c not in memory_cases.CASES for c in cases):
+        parser.error(f"unknown memory case in {cases}; choose from {','.join(memory_cases.CASES)}")
     names = [n.strip() for n in args.engines.split(",") if n.strip()]
     unknown = [n for n in names if n not in ENGINES]
     if unknown or not names:
@@ -494,17 +589,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     log(f"sizes {[human_rows(s) for s in sizes]}, engines {names}, {args.runs} runs each")
     results: list[Result] = []
+    case_results: list[CaseResult] = []
     try:
         with tempfile.TemporaryDirectory(prefix="orders-bench-") as tmp:
             for rows in sizes:
                 results += bench_size(rows, args.seed, engines, args.runs, Path(tmp))
+            if cases:
+                case_results = bench_memory(cases, args.memory_rows[0], 1, Path(tmp))
     except BenchError as err:
         print(f"benchmark FAILED: {err}", file=sys.stderr)
         return 1
     log("measuring the handler's import time")
     imports = handler_import_time()
-    text = markdown(results, imports, machine(), (load_before, os.getloadavg()), args.runs, argv)
+    loads = (load_before, os.getloadavg())
+    text = markdown(results, case_results, imports, machine(), loads, args.runs, argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+    if NOTES_MARKER in old:  # hand-written notes at the end survive a new run
+        text += "\n" + old[old.index(NOTES_MARKER) :]
     args.output.write_text(text, encoding="utf-8")
     log(f"wrote {args.output}")
     print(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -69,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    with args.file.open("rb") as stream:
-        result = engine.run(stream)
+    with args.file.open("rb") as stream, tempfile.TemporaryDirectory() as work:
+        result = engine.run(stream, workdir=Path(work))
     done.set()
     sampler.join()
     wall = time.perf_counter() - start

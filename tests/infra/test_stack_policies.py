@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app import layout
 from tests.infra.conftest import (
     ACCOUNT,
     BUCKET_PREFIX,
@@ -26,21 +27,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
 INPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-input"
 OUTPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-output"
 AUDIT = f"arn:aws:s3:::{BUCKET_PREFIX}-audit"
-# The output layout of design.md ("where outputs go"): where the function writes and deletes.
-OUTPUT_PREFIXES = [
-    "most_profitable_region",
-    "top_ship_mode_by_category",
-    "orders_by_category",
-    "rejected_rows",
-    "errors",
-    "_manifests",
-]
+# Where the function writes and deletes: the app's own list (app.layout), which Terraform repeats.
+OUTPUT_PREFIXES = list(layout.OUTPUT_PREFIXES)
 
 
 def test_the_output_prefixes_are_the_documented_layout(stack: AppliedStack) -> None:
     assert stack.outputs["report_output_prefixes"] == {
         "outputs": OUTPUT_PREFIXES,
-        "state": "_state",
+        "state": layout.STATE,
     }
 
 

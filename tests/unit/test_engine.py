@@ -11,10 +11,13 @@ import gzip
 import io
 import random
 import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from app import engine
+from app import csv_reader, engine
 from app.engine import REQUIRED_COLUMNS
 from app.errors import FileError
 
@@ -27,23 +30,47 @@ EMPTY_REPORTS = {
 }
 
 
+_WORK: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _workdir(tmp_path: Path) -> Iterator[None]:
+    """Each run gets a fresh work directory under the test's tmp_path (as the service does)."""
+    _WORK.append(tmp_path)
+    yield
+    _WORK.pop()
+
+
+def workdir() -> Path:
+    return Path(tempfile.mkdtemp(dir=_WORK[-1]))
+
+
 def run(text: str | bytes) -> engine.Result:
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return engine.run(io.BytesIO(data))
+    return engine.run(io.BytesIO(data), workdir=workdir())
 
 
 def reports(result: engine.Result) -> dict[str, str]:
     return {name: engine.to_csv(frame).decode("utf-8") for name, frame in result.reports.items()}
 
 
+def rejected_text(result: engine.Result) -> str:
+    if result.rejected_csv is None:
+        return ""
+    return result.rejected_csv.read_text(encoding="utf-8")
+
+
 def rejected_rows(result: engine.Result) -> list[dict[str, str]]:
-    text = engine.to_csv(result.rejected).decode("utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+    return list(csv.DictReader(io.StringIO(rejected_text(result), newline="")))
+
+
+def rejected_header(result: engine.Result) -> list[str]:
+    return next(csv.reader(io.StringIO(rejected_text(result), newline="")))
 
 
 def file_error(data: bytes) -> FileError:
     with pytest.raises(FileError) as caught:
-        engine.run(io.BytesIO(data))
+        engine.run(io.BytesIO(data), workdir=workdir())
     return caught.value
 
 
@@ -91,7 +118,9 @@ def test_worked_example_gives_the_three_reports() -> None:
     result = run(WORKED)
     assert reports(result) == WORKED_REPORTS
     assert (result.rows_read, result.rows_rejected) == (6, 0)
-    assert rejected_rows(result) == []
+    assert result.rejected_csv is None
+    assert result.bytes_read == len(WORKED.encode())
+    assert result.columns == {c: c for c in REQUIRED}
 
 
 def test_report_names_and_columns() -> None:
@@ -229,7 +258,8 @@ def test_equal_profit_shares_a_rank_and_the_next_rank_skips() -> None:
     )
 
 
-def test_profits_equal_to_the_cent_tie_even_when_the_raw_sums_differ() -> None:
+def test_ranks_are_decided_on_exact_profit_not_on_the_printed_cents() -> None:
+    # North and East both print 5.00, but North's profit is larger: it ranks first alone.
     data = lines(
         HEADER,
         "A,Same Day,North,F,C,0,5.001,1,0",
@@ -238,9 +268,30 @@ def test_profits_equal_to_the_cent_tie_even_when_the_raw_sums_differ() -> None:
     )
     assert reports(run(data))["most_profitable_region"] == lines(
         "rank,region,profit,revenue,orders",
-        "1,East,5.00,5.00,1",
         "1,North,5.00,5.00,1",
+        "2,East,5.00,5.00,1",
         "3,South,4.99,4.99,1",
+    )
+
+
+def test_equal_exact_profits_share_a_rank_and_round_half_away_from_zero() -> None:
+    # 24.215 is not a binary fraction: float sums made these 24.22 (rank 1) and 24.21 (rank 2).
+    data = lines(
+        HEADER,
+        "A,Same Day,North,F,C,0,24.215,1,0",
+        "B,Same Day,South,F,C,0,4.843,5,0",  # 24.215 too, as 5 x 4.843
+        "C,Same Day,South,F,C,1,1,1,0",  # profit 0
+        "D,Same Day,West,F,C,0,0.125,1,0",
+        "E,Same Day,East,F,C,0,0.375,1,0",
+        "F,Same Day,Centre,F,C,0.125,0,1,0",  # a loss of 0.125
+    )
+    assert reports(run(data))["most_profitable_region"] == lines(
+        "rank,region,profit,revenue,orders",
+        "1,North,24.22,24.22,1",
+        "1,South,24.22,25.22,2",
+        "3,East,0.38,0.38,1",
+        "4,West,0.13,0.13,1",
+        "5,Centre,-0.13,0.00,1",
     )
 
 
@@ -414,7 +465,7 @@ def test_invalid_rows_are_rejected_with_a_reason_and_left_out_of_the_reports() -
         "2,East,1.00,2.00,1",
     )
     assert (result.rows_read, result.rows_rejected) == (8, 6)
-    assert list(result.rejected.columns) == ["row", "reason", *REQUIRED]
+    assert rejected_header(result) == ["row", "reason", *REQUIRED]
 
     rows = {r["row"]: r for r in rejected_rows(result)}
     assert sorted(rows, key=int) == ["3", "4", "5", "6", "7", "8"]
@@ -457,7 +508,7 @@ def test_rejected_rows_keep_the_files_own_column_names() -> None:
         "A,Same Day,East,F,C,1,2,0,0",
     )
     result = run(data)
-    assert list(result.rejected.columns) == [
+    assert rejected_header(result) == [
         "row",
         "reason",
         "Order Id",
@@ -543,6 +594,13 @@ def test_a_header_only_file_gives_empty_reports_with_headers(ending: str) -> Non
     result = run(HEADER + ending)
     assert reports(result) == EMPTY_REPORTS
     assert (result.rows_read, result.rows_rejected) == (0, 0)
+    assert result.rejected_csv is None
+
+
+def test_blank_lines_are_not_records() -> None:
+    result = run(WORKED.replace("\n", "\n\n", 3) + "\n\r\n")
+    assert reports(result) == WORKED_REPORTS
+    assert (result.rows_read, result.rows_rejected) == (6, 0)
 
 
 def test_a_file_whose_rows_are_all_rejected_gives_empty_reports() -> None:
@@ -564,35 +622,59 @@ def test_a_zero_byte_file_is_empty_file() -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "line"),
     [
-        b"order_id,ship_mode,r\xe9gion\n",  # Latin-1 in the header
-        (WORKED.encode() + b"O9,Same Day,Sm\xf6rland,F,C,1,2,1,0\n"),  # Latin-1 in a row
-        (HEADER + "\n").encode()
-        + b"O9,Same Day,East,F,C,1,2,1,0\n" * 20000
-        + b"O9,Same Day,\xc3\x28,F,C,1,2,1,0\n",
+        (b"order_id,ship_mode,r\xe9gion\n", 1),  # Latin-1 in the header
+        (WORKED.encode() + b"O9,Same Day,Sm\xf6rland,F,C,1,2,1,0\n", 8),  # Latin-1 in a row
+        (
+            (HEADER + "\n").encode()
+            + b"O9,Same Day,East,F,C,1,2,1,0\n" * 200_000
+            + b"O9,Same Day,\xc3\x28,F,C,1,2,1,0\n",
+            200_002,
+        ),
         # the same, in a row that also has the wrong number of fields
-        (HEADER + "\n").encode() + b"O9,Same Day,East,F,C,1,2,1,0\n" * 20000 + b"\xc3\x28\n",
+        (
+            (HEADER + "\n").encode() + b"O9,Same Day,East,F,C,1,2,1,0\n" * 200_000 + b"\xc3\x28\n",
+            200_002,
+        ),
+        # in an extra column, and cut short at the very end of the file
+        ((HEADER + ",notes\n").encode() + b"O9,Same Day,East,F,C,1,2,1,0,caf\xc3", 2),
     ],
-    ids=["header", "row", "deep-in-the-file", "deep-in-a-short-row"],
+    ids=["header", "row", "deep-in-the-file", "deep-in-a-short-row", "truncated-at-the-end"],
 )
-def test_invalid_utf8_is_invalid_encoding(data: bytes) -> None:
-    assert file_error(data).code == "invalid_encoding"
+def test_invalid_utf8_anywhere_is_invalid_encoding_naming_the_line(
+    data: bytes, line: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    error = file_error(data)
+    assert error.code == "invalid_encoding"
+    assert error.details["line"] == line
+    assert f"not valid UTF-8 text: line {line} " in error.message
+    # pyarrow used to print "Exception ignored ... UnicodeDecodeError" for a short row
+    assert capfd.readouterr().err == ""
 
 
-def test_old_mac_line_endings_are_read_or_refused_with_a_file_error() -> None:
-    # CR-only line ends are outside the contract: a clear FileError is fine, a crash is not.
-    data = WORKED.replace("\n", "\r").encode()
-    try:
-        result = engine.run(io.BytesIO(data))
-    except FileError as error:
-        assert error.code and error.message
-    else:
-        assert reports(result) == WORKED_REPORTS
+def test_old_mac_line_endings_are_read() -> None:
+    assert reports(run(WORKED.replace("\n", "\r"))) == WORKED_REPORTS
 
 
-def test_a_text_file_with_nul_bytes_is_not_text() -> None:
-    assert file_error(b"order_id\x00,ship_mode\x00\n\x00\x00\x00").code == "not_text"
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"order_id\x00,ship_mode\x00\n\x00\x00\x00", 1),
+        (WORKED.encode() + b"O9,Same Day,Ea\x00st,F,C,1,2,1,0\n", 8),  # a required column
+        (
+            (HEADER + ",notes\n").encode()
+            + b"O9,Same Day,East,F,C,1,2,1,0,\n" * 200_000
+            + b"O9,Same Day,East,F,C,1,2,1,0,\x00\n",  # an extra column, many blocks in
+            200_002,
+        ),
+    ],
+    ids=["header", "required-column", "extra-column-deep-in-the-file"],
+)
+def test_a_nul_byte_anywhere_is_not_text_naming_the_line(data: bytes, line: int) -> None:
+    error = file_error(data)
+    assert error.code == "not_text"
+    assert error.details["line"] == line
 
 
 @pytest.mark.parametrize(
@@ -645,26 +727,33 @@ def test_reading_in_many_small_batches_gives_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = _big_file(seed=7)
-    whole = engine.run(io.BytesIO(data))
-    monkeypatch.setattr(engine, "BLOCK_SIZE", 4096)
+    whole = run(data)
+    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)
     assert len(data) > 50 * 4096
-    batched = engine.run(io.BytesIO(data))
+    batched = run(data)
 
     assert reports(batched) == reports(whole)
     assert (batched.rows_read, batched.rows_rejected) == (whole.rows_read, whole.rows_rejected)
     assert whole.rows_rejected > 0
-    key = ["row"]
-    assert (
-        batched.rejected.sort_values(key)
-        .reset_index(drop=True)
-        .equals(whole.rejected.sort_values(key).reset_index(drop=True))
-    )
+    assert rejected_text(batched) == rejected_text(whole)
 
 
 def test_rejected_row_numbers_stay_right_across_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _big_file(seed=11)
-    monkeypatch.setattr(engine, "BLOCK_SIZE", 4096)
-    result = engine.run(io.BytesIO(data))
+    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)
+    result = run(data)
     records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     expected = {str(i + 1) for i, rec in enumerate(records) if i > 0 and rec[8] == "-1"}
     assert expected and {r["row"] for r in rejected_rows(result)} == expected
+    # file order, and the same format as to_csv gives a frame
+    numbers = [int(r["row"]) for r in rejected_rows(result)]
+    assert numbers == sorted(numbers)
+
+
+def test_the_rejected_file_is_written_as_to_csv_writes_a_frame() -> None:
+    import pandas as pd
+
+    result = run(WRONG_FIELDS.replace("D,2023", '"D\n""x"",",2023'))
+    frame = pd.read_csv(result.rejected_csv, dtype=str, keep_default_na=False)
+    assert engine.to_csv(frame).decode("utf-8") == rejected_text(result)
+    assert rejected_text(result).count("\r") == 0
