@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 
 from app.errors import FileError
 
-BLOCK_SIZE = 2 << 20  # bytes read at a time; pyarrow's parse buffers scale with it
+BLOCK_SIZE = 4 << 20  # bytes read at a time: pyarrow parses each run of records in one go
 MAX_ROW_BYTES = 64 << 20  # the longest record (the header included) the reader accepts
 
 _QUOTE, _COMMA, _LF, _CR = 0x22, 0x2C, 0x0A, 0x0D
@@ -92,17 +92,27 @@ def _togglers(a: np.ndarray, quotes: np.ndarray, state: _State) -> np.ndarray:
     ok = starts | doubled
     if ok.all():
         return quotes
-    # Some quote sits inside an unquoted field: walk the quotes from there, one by one.
-    stop = first + 2 * int(np.argmin(ok))  # the first opening quote that is data
-    result = quotes[:stop].tolist()
-    last = result[-1] if result else (-1 if state.prev_toggled else -2)
-    inside = False  # the scan is outside a quoted field at an opening quote
-    for position, byte in zip(quotes[stop:].tolist(), before[stop:].tolist(), strict=True):
-        if inside or byte in (_COMMA, _LF, _CR) or last == position - 1:
-            result.append(position)
-            last = position
-            inside = not inside
-    return np.asarray(result, dtype=np.int64)
+    # Some quote sits inside an unquoted field (`24" monitor`): it is data. From there, walk
+    # the quoted fields rather than the quotes: a field opens at the first quote that starts
+    # a field, closes at the quote after that, and reopens at once if the next quote follows
+    # directly (a doubled quote); every quote in between is data.
+    stop = first + 2 * int(np.argmin(ok))  # the first would-be opening quote that is data
+    field_start = np.flatnonzero((before == _COMMA) | (before == _LF) | (before == _CR))
+    after = np.searchsorted(field_start, np.arange(len(quotes)), side="right")
+    next_start = np.append(field_start, len(quotes))[after]  # the first after each quote
+    follows = np.zeros(len(quotes), dtype=bool)
+    follows[:-1] = quotes[1:] == quotes[:-1] + 1
+    starts_after, directly = next_start.tolist(), follows.tolist()
+    picked = list(range(stop))
+    i = starts_after[stop]
+    while i < len(quotes):
+        picked.append(i)  # opens a field
+        if i + 1 == len(quotes):
+            break  # still open at the end of the block
+        picked.append(i + 1)  # closes it
+        i = i + 2 if directly[i + 1] else starts_after[i + 1]
+    result: np.ndarray = quotes[picked]
+    return result
 
 
 class RecordReader:
@@ -169,8 +179,8 @@ class RecordReader:
         """UTF-8 without NUL bytes, or a FileError naming the line of the first bad byte."""
         pending = len(self._decoder.getstate()[0])
         nul = data.find(b"\x00")
-        if nul < 0 and pending == 0 and data.isascii():
-            return
+        if nul < 0 and pending == 0 and (not data or np.frombuffer(data, np.uint8).max() < 0x80):
+            return  # ASCII (numpy's max releases the GIL, bytes.isascii does not)
         bad = -1
         try:
             self._decoder.decode(data, final=not data)

@@ -195,7 +195,7 @@ def _hash_texts(texts: pa.Array) -> np.ndarray:
             step ^= step >> np.uint64(31)
             step *= _GOLDEN
             step ^= step >> np.uint64(29)
-            mixed = np.where(j < count, step, mixed)
+            mixed = step if (j < count).all() else np.where(j < count, step, mixed)
         hashes[short] = mixed
     if not short.all():
         long = np.flatnonzero(~short)
@@ -695,7 +695,7 @@ def run(
     acc = _Accumulator(workdir / "distinct-orders")
     rows = 0
     try:
-        parsed = (csv_reader.parse_chunk(c, len(header), include) for c in _ahead(reader.chunks()))
+        parsed = (csv_reader.parse_chunk(c, len(header), include) for c in reader.chunks())
         for batch in _ahead(_decode(p) for p in _ahead(parsed)):
             first = rows + 2  # the header is record 1
             rows += batch.records

@@ -93,15 +93,24 @@ def parse(column: pa.Array, scale: int, precision: int = 18, repeated: bool = Fa
         return Numbers(_low_words(pc.cast(column, kind)), np.zeros(n, dtype=np.int8), scale)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    integer = precision - scale
-    plain = (
-        rf"^[+-]?(?:[0-9]{{1,{integer}}}(?:\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
-        if scale
-        else rf"^[+-]?[0-9]{{1,{integer}}}$"
-    )
-    fits = pc.match_substring_regex(column, plain)
-    values = _low_words(pc.cast(pc.if_else(fits, column, pa.scalar(None, pa.string())), kind))
-    status = np.where(fits.to_numpy(zero_copy_only=False), FAST, NOT_A_NUMBER).astype(np.int8)
+    null = pa.scalar(None, pa.string())
+    # Some value is not a plain number of this scale. First set aside the values holding a
+    # character no plain number has (a letter, a space: `n/a`, ` 5`), a cheap pass over the
+    # bytes; if the rest cast, that is all. Otherwise check every value with a regex.
+    fits = _plain_characters(column)
+    try:
+        values = _low_words(pc.cast(pc.if_else(pa.array(fits), column, null), kind))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        integer = precision - scale
+        plain = (
+            rf"^[+-]?(?:[0-9]{{1,{integer}}}(?:\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
+            if scale
+            else rf"^[+-]?[0-9]{{1,{integer}}}$"
+        )
+        matched = pc.match_substring_regex(column, plain)
+        values = _low_words(pc.cast(pc.if_else(matched, column, null), kind))
+        fits = matched.to_numpy(zero_copy_only=False)
+    status = np.where(fits, FAST, NOT_A_NUMBER).astype(np.int8)
     numbers = Numbers(values, status, scale)
     others = np.flatnonzero(status != FAST)
     trimmed = pc.utf8_trim_whitespace(column.take(pa.array(others, type=pa.int64())))
@@ -121,6 +130,26 @@ def parse(column: pa.Array, scale: int, precision: int = 18, repeated: bool = Fa
             status[row] = SLOW
             numbers.exact[row] = exact
     return numbers
+
+
+def _plain_characters(column: pa.Array) -> np.ndarray:
+    """Per value: non-empty and made only of digits, `.`, `+` and `-`."""
+    n = len(column)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
+        column.offset : column.offset + n + 1
+    ]
+    if column.buffers()[2] is None or offsets[-1] == offsets[0]:
+        return np.zeros(n, dtype=bool)
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    digit = (data - np.uint8(0x30)) <= np.uint8(9)  # wraps below "0"
+    plain = digit | (data == 0x2E) | (data == 0x2B) | (data == 0x2D)  # . + -
+    others = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum(~plain, out=others[1:])
+    starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    result: np.ndarray = (others[ends] == others[starts]) & (ends > starts)
+    if column.null_count:
+        result &= column.is_valid().to_numpy(zero_copy_only=False)
+    return result
 
 
 def exact_value(text: str | None) -> tuple[int, int]:

@@ -160,6 +160,13 @@ def human_rows(rows: int) -> str:
 
 
 def command(engine: Engine, file: Path, outdir: Path, inner: Path) -> list[str]:
+    if engine.name == "baseline":  # another checkout's engine and CLI, on this venv
+        cli = (
+            f"import sys; sys.path.insert(0, {engine.description!r}); "
+            "from app.cli import main; sys.exit(main())"
+        )
+        return [sys.executable, "-c", cli,
+                "report", str(file), "--out", str(outdir), "--date", REPORT_DATE]  # fmt: skip
     if engine.name == "orders-pipeline":
         exe = BIN / "orders-pipeline"
         found = str(exe) if exe.exists() else shutil.which("orders-pipeline")
@@ -183,7 +190,7 @@ def command(engine: Engine, file: Path, outdir: Path, inner: Path) -> list[str]:
 def read_outputs(engine: Engine, outdir: Path) -> dict[str, str]:
     texts = {}
     for report in REPORTS:
-        if engine.name in ("orders-pipeline", "service"):
+        if engine.name in ("orders-pipeline", "service", "baseline"):
             found = sorted((outdir / report).glob(f"dt={REPORT_DATE}/*.csv"))
             if len(found) != 1:
                 raise BenchError(f"{engine.name}: expected one {report} CSV, found {found}")
@@ -440,6 +447,9 @@ def markdown(
         "Engines:",
     ]
     lines += [f"- **{e.name}**: {e.description}" for e in ENGINES.values()]
+    if any(r.engine.name == "baseline" for r in results):
+        base = next(r.engine for r in results if r.engine.name == "baseline")
+        lines.append(f"- **baseline**: the same CLI from another checkout (`{base.description}`)")
     by_rows: dict[int, list[Result]] = {}
     for r in results:
         by_rows.setdefault(r.rows, []).append(r)
@@ -574,6 +584,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"(default {','.join(memory_cases.CASES)})")  # fmt: skip
     parser.add_argument("--memory-rows", type=parse_sizes, default=[memory_cases.DEFAULT_ROWS],
                         help="rows of each memory case (default 1M)")  # fmt: skip
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also run another checkout's engine (e.g. a `git archive` of an "
+                        "older commit) as `baseline`, interleaved with the others")  # fmt: skip
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.memory_cases.split(",") if c.strip() not in ("", "none")]
@@ -584,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or not names:
         parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
     engines = [e for e in ENGINES.values() if e.name in names]
+    if args.baseline:
+        engines.append(Engine("baseline", str(args.baseline.resolve())))
     sizes = sorted(set(args.sizes + ([10_000_000] if args.rows_10m else [])))
 
     load_before = os.getloadavg()
