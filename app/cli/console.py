@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from typing import Any
 
 from rich.console import Console
@@ -33,14 +34,16 @@ def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
         report = key.split("/", 1)[0]
         if report not in TITLES:
             continue
-        rows = list(csv.reader(io.StringIO(text)))
+        reader = csv.reader(io.StringIO(text))
+        rows = list(itertools.islice(reader, 21))  # a report may have a million rows
+        more = sum(1 for _ in reader)
         table = Table(title=TITLES[report], title_justify="left")
         for name in rows[0] if rows else []:
             table.add_column(name, justify="right" if name in _NUMERIC else "left")
         for row in rows[1:21]:
             table.add_row(*map(_cell, row))
-        if len(rows) > 21:
-            table.caption = f"first 20 of {len(rows) - 1} rows"
+        if more:
+            table.caption = f"first 20 of {len(rows) - 1 + more} rows"
         out.print(table)
     headline = answer(outputs)
     if headline:
