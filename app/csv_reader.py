@@ -131,6 +131,7 @@ class RecordReader:
         self._max_row = max_row_bytes or MAX_ROW_BYTES
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._state = _State()
+        self._inside_before = False  # the state at the start of the block just scanned
         self.bytes_read = 0
         self._offset = 0  # file offset (after any BOM) of the next block
         self._bom = 0
@@ -276,8 +277,6 @@ class RecordReader:
             return last + 1
         ends = self._record_ends(block, togglers)  # the rare case: CR-only, or a quoted end
         return int(ends[-1]) if len(ends) else 0
-
-    _inside_before = False
 
     def _fail_long(self) -> FileError:
         """The record in progress (all of the pending data) has outgrown the limit."""

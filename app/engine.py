@@ -341,7 +341,7 @@ class _Rejected:
 
 def _join(*parts: Any, separator: str = "") -> pa.Array:
     """Element-wise concatenation of string arrays and str constants, with a separator."""
-    kind = next((p.type for p in parts if isinstance(p, pa.Array)), pa.string())
+    kind = next((p.type for p in parts if isinstance(p, pa.Array | pa.ChunkedArray)), pa.string())
     items = [pa.scalar(p, kind) if isinstance(p, str) else p for p in parts]
     result: pa.Array = pc.binary_join_element_wise(*items, pa.scalar(separator, kind))
     return result
@@ -750,19 +750,20 @@ def _finish(acc: _Accumulator) -> dict[str, pd.DataFrame]:
 
 def _regions(acc: _Accumulator) -> pd.DataFrame:
     """Every region by exact profit, then name; equal exact profits share the lowest rank."""
-    labels = np.array(acc.regions.labels(), dtype=object)
-    n = len(labels)
-    orders = acc.distinct(_REGION, n)
+    n = len(acc.regions)
     profit, revenue, denominator = acc.money_totals()
-    acc.regions.codes.clear()  # what is left of the fold's region state is no longer needed
+    labels = pa.array(acc.regions.labels(), pa.large_string())
+    acc.regions.codes.clear()  # the fold's region state is no longer needed: free it first
     acc.profit = acc.revenue = money.ExactSums()
+    orders = acc.distinct(_REGION, n)
     if profit.dtype == np.int64:  # sorted in pyarrow: names compare as Python's str do
-        keys = pa.table({"profit": profit, "region": pa.array(labels, pa.string())})
+        keys = pa.table({"profit": profit, "region": labels})
         order = pc.sort_indices(
             keys, sort_keys=[("profit", "descending"), ("region", "ascending")]
         ).to_numpy()
     else:
-        order = np.array(sorted(range(n), key=lambda i: (-profit[i], labels[i])), dtype=np.int64)
+        names = labels.to_pylist()
+        order = np.array(sorted(range(n), key=lambda i: (-profit[i], names[i])), dtype=np.int64)
     ranked = profit[order]
     first = np.ones(n, dtype=bool)  # the first of each run of equal exact profits
     first[1:] = ranked[1:] != ranked[:-1]
@@ -771,7 +772,7 @@ def _regions(acc: _Accumulator) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "rank": rank.astype(np.int64),
-            "region": labels[order],
+            "region": _text_column(labels.take(pa.array(order))),
             "profit": _text_column(money.cents_texts(money.round_all(ranked, unit))),
             "revenue": _text_column(money.cents_texts(money.round_all(revenue[order], unit))),
             "orders": orders[order].astype(np.int64),
@@ -858,5 +859,8 @@ def _as_text(column: pd.Series) -> pa.Array:
     if column.dtype == object:
         values: pa.Array = pa.array([str(v) for v in column], pa.large_string())
         return values
-    result: pa.Array = pa.array(column).cast(pa.large_string())
+    values = pa.array(column)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    result: pa.Array = values.cast(pa.large_string())
     return result

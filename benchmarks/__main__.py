@@ -3,7 +3,7 @@
     python -m benchmarks [--sizes 1000000,5000000] [--rows-10m] [--runs 3]
                          [--engines orders-pipeline,local-stack,duckdb,polars,pandas]
                          [--memory-cases rejected,pairs,regions | --memory-cases none]
-                         [--memory-rows 1000000] [--output docs/benchmarks.md]
+                         [--memory-rows 1000000] [--baseline DIR] [--output docs/benchmarks.md]
 
 Every run is a fresh process started through `benchmarks._measure`, so each wall time includes
 interpreter start-up and imports, and each peak RSS is that engine's alone. All engines must
@@ -14,6 +14,10 @@ The memory cases (benchmarks/memory_cases.py) stress one dimension each: every r
 15,000 distinct (category, sub_category) pairs, every row its own region. They run through
 the function's path (`benchmarks._service_run`: service + engine, no S3, no console) and the
 CLI, which must agree; their target is a peak RSS under 600 MB.
+
+`--baseline DIR` also runs the CLI of another checkout (say `git archive` of an older commit,
+unpacked in DIR) as engine `baseline`, interleaved with the others: before/after numbers from
+one session. Hand-written notes at the end of the output file, after NOTES_MARKER, are kept.
 """
 
 from __future__ import annotations
