@@ -203,9 +203,13 @@ class LocalStack:
             ]
             if found:
                 newest = max(found, key=lambda item: item["LastModified"])
-                body = s3.get_object(Bucket=self.names.output_bucket, Key=newest["Key"])["Body"]
-                manifest: dict[str, Any] = json.loads(body.read())
-                return manifest
+                try:
+                    body = s3.get_object(Bucket=self.names.output_bucket, Key=newest["Key"])
+                except s3.exceptions.NoSuchKey:  # a new run deleted it first: wait for its own
+                    found = []
+                else:
+                    manifest: dict[str, Any] = json.loads(body["Body"].read())
+                    return manifest
             if time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"no manifest for s3://{self.names.input_bucket}/{key} after {timeout}s"
