@@ -97,7 +97,7 @@ class Outcome:
 
 def process(
     ref: ObjectRef,
-    open_input: Callable[[], Opened | IO[bytes]],
+    open_input: Callable[[], Opened],
     sink: Sink,
     date: dt.date | None = None,
     on_bytes: Callable[[int], None] | None = None,
@@ -113,12 +113,9 @@ def process(
     """
     source = layout.source_name(ref.key)
     claim = None
-    if guard is not None and ref.order is not None:
-        try:
-            claim = guard.claim(layout.state_key(source), ref.order, ref.etag)
-        except Superseded as exc:
-            return Outcome("superseded", {"source": _source(ref), "reason": str(exc)})
     try:
+        if guard is not None and ref.order is not None:
+            claim = guard.claim(layout.state_key(source), ref.order, ref.etag)
         return _replace_outputs(ref, open_input, sink, date or ref.date, source, on_bytes)
     except Superseded as exc:
         return Outcome("superseded", {"source": _source(ref), "reason": str(exc)})
@@ -129,7 +126,7 @@ def process(
 
 def _replace_outputs(
     ref: ObjectRef,
-    open_input: Callable[[], Opened | IO[bytes]],
+    open_input: Callable[[], Opened],
     sink: Sink,
     date: dt.date,
     source: str,
@@ -142,12 +139,12 @@ def _replace_outputs(
     manifest["engine"] = ENGINE_VERSION
     written: list[str] = []
     try:
-        opened = _opened(open_input())  # raises Superseded before anything is touched
+        opened = open_input()  # raises Superseded before anything is touched
         manifest["source"].update(etag=opened.etag or ref.etag, version_id=opened.version_id)
         sink.delete(layout.manifest_key(date, source))  # the old set is no longer "complete"
         with opened.stream as raw, tempfile.TemporaryDirectory(prefix="orders-") as work:
-            stream = _decoded(raw, layout.input_format(ref.key), on_bytes)
-            result = engine.run(stream, workdir=Path(work))
+            stream, progress = _readable(raw, layout.input_format(ref.key), on_bytes)
+            result = engine.run(stream, progress, workdir=Path(work))
             for report, frame in result.reports.items():
                 written.append(layout.report_key(report, date, source))
                 sink.put(written[-1], engine.to_csv(frame), "text/csv")
@@ -195,10 +192,6 @@ def _source(ref: ObjectRef) -> dict[str, Any]:
     return fields
 
 
-def _opened(opened: Opened | IO[bytes]) -> Opened:
-    return opened if isinstance(opened, Opened) else Opened(opened)
-
-
 class _Counting(io.RawIOBase):
     """Counts the bytes read from the store (compressed, for .csv.gz): honest progress."""
 
@@ -222,7 +215,7 @@ class _Counting(io.RawIOBase):
 class _Gunzip(io.RawIOBase):
     """gzip decompressed on the fly; a corrupt or cut archive is a bad file, not a crash."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: io.RawIOBase) -> None:
         self.inner = gzip.GzipFile(fileobj=raw, mode="rb")
 
     def readable(self) -> bool:
@@ -237,11 +230,17 @@ class _Gunzip(io.RawIOBase):
             ) from exc
 
 
-def _decoded(raw: IO[bytes], fmt: str | None, on_bytes: Callable[[int], None] | None) -> IO[bytes]:
-    counted: IO[bytes] = io.BufferedReader(_Counting(raw, on_bytes), 1 << 20)
+def _readable(
+    raw: IO[bytes], fmt: str | None, on_bytes: Callable[[int], None] | None
+) -> tuple[IO[bytes], Callable[[int], None] | None]:
+    """The stream the engine reads, and the progress callback the engine should call.
+
+    A plain CSV goes to the engine as it is (the engine counts its bytes); a .csv.gz is
+    decompressed on the fly, and progress counts the compressed bytes read from the store.
+    """
     if fmt == "csv.gz":
-        return io.BufferedReader(_Gunzip(counted), 1 << 20)
-    return counted
+        return io.BufferedReader(_Gunzip(_Counting(raw, on_bytes)), 1 << 20), None
+    return raw, on_bytes
 
 
 def _json(body: dict[str, Any]) -> bytes:

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     outcome = service.process(
         service.ObjectRef(key=file.name, size=file.stat().st_size),
-        lambda: file.open("rb"),
+        lambda: service.Opened(file.open("rb")),
         DirectorySink(out),
         date,
     )

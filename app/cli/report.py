@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -119,7 +119,6 @@ def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
     from app import layout, service
     from app.local_files import DirectorySink
 
-    opener: Callable[[], Opened | IO[bytes]]
     opener, ref, size = _s3_opener(source) if local is None else _file_opener(local)
     started = time.monotonic()
     with _progress(size) as on_bytes:
@@ -134,10 +133,11 @@ def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
     return 0
 
 
-def _file_opener(path: Path) -> tuple[Callable[[], IO[bytes]], ObjectRef, int | None]:
-    from app.service import ObjectRef
+def _file_opener(path: Path) -> tuple[Callable[[], Opened], ObjectRef, int | None]:
+    from app.service import ObjectRef, Opened
 
-    return (lambda: path.open("rb")), ObjectRef(key=path.name), path.stat().st_size
+    size = path.stat().st_size
+    return (lambda: Opened(path.open("rb"), size=size)), ObjectRef(key=path.name), size
 
 
 def _s3_opener(source: str) -> tuple[Callable[[], Opened], ObjectRef, int | None]:

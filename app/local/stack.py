@@ -6,6 +6,7 @@ that plays Lambda's SQS event source mapping, so uploads are processed exactly a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -203,11 +204,8 @@ class LocalStack:
             ]
             if found:
                 newest = max(found, key=lambda item: item["LastModified"])
-                try:
+                with contextlib.suppress(s3.exceptions.NoSuchKey):  # a new run deleted it
                     body = s3.get_object(Bucket=self.names.output_bucket, Key=newest["Key"])
-                except s3.exceptions.NoSuchKey:  # a new run deleted it first: wait for its own
-                    found = []
-                else:
                     manifest: dict[str, Any] = json.loads(body["Body"].read())
                     return manifest
             if time.monotonic() >= deadline:

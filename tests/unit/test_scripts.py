@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -529,10 +531,9 @@ def test_without_any_aws_cli_the_scripts_say_how_to_get_one(tmp_path: Path) -> N
     assert f"{elsewhere}/.venv/bin/aws" in result.stderr
 
 
-@pytest.mark.slow
-def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
-    tmp_path: Path,
-) -> None:
+@contextmanager
+def moto_buckets(*buckets: str) -> Iterator[tuple[str, Any]]:
+    """A moto server on loopback with these empty buckets: its endpoint and an S3 client."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -541,8 +542,6 @@ def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        suffix = os.urandom(4).hex()
-        input_bucket, output_bucket = f"us-input-{suffix}", f"us-output-{suffix}"
         s3 = boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -550,8 +549,20 @@ def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        s3.create_bucket(Bucket=input_bucket)
-        s3.create_bucket(Bucket=output_bucket)
+        for bucket in buckets:
+            s3.create_bucket(Bucket=bucket)
+        yield endpoint, s3
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
+    tmp_path: Path,
+) -> None:
+    suffix = os.urandom(4).hex()
+    input_bucket, output_bucket = f"us-input-{suffix}", f"us-output-{suffix}"
+    with moto_buckets(input_bucket, output_bucket) as (endpoint, s3):
         started = time.monotonic()
 
         result = run_upload_sample(
@@ -561,8 +572,6 @@ def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
 
         elapsed = time.monotonic() - started
         uploaded = s3.head_object(Bucket=input_bucket, Key="sample_orders.csv")
-    finally:
-        server.stop()
 
     assert result.returncode == 1, result.stderr
     assert "timed out after 3s" in result.stderr
@@ -578,25 +587,8 @@ def test_upload_sample_times_out_clearly_when_nothing_processes_the_upload(
 def test_upload_sample_uses_the_projects_aws_cli_when_there_is_no_global_one(
     tmp_path: Path,
 ) -> None:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     assert shutil.which("aws", path=NO_AWS_PATH) is None
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        s3.create_bucket(Bucket="venv-cli-input")
-        s3.create_bucket(Bucket="venv-cli-output")
-
+    with moto_buckets("venv-cli-input", "venv-cli-output") as (endpoint, s3):
         result = run_upload_sample(
             tmp_path, "--endpoint-url", endpoint, "--input-bucket", "venv-cli-input",
             "--output-bucket", "venv-cli-output", "--timeout", "1", "--interval", "0.5",
@@ -604,8 +596,6 @@ def test_upload_sample_uses_the_projects_aws_cli_when_there_is_no_global_one(
         )  # fmt: skip
 
         uploaded = s3.head_object(Bucket="venv-cli-input", Key="sample_orders.csv")
-    finally:
-        server.stop()
 
     # .venv/bin/aws uploaded the file and polled for the manifest (nothing processes it here).
     assert result.returncode == 1, result.stderr
