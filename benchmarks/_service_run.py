@@ -1,4 +1,4 @@
-"""Run one file through `app.service.process` into a directory: the function's path without
+"""Run one file through the reports service into a directory: the function's path without
 S3 and without the CLI's console summary (so that a measured peak is the engine's and the
 service's own).
 
@@ -16,8 +16,8 @@ def main(argv: list[str]) -> int:
     if len(argv) not in (2, 3):
         print("usage: python -m benchmarks._service_run FILE OUTDIR [YYYY-MM-DD]", file=sys.stderr)
         return 2
-    from app import service
-    from app.local_files import DirectorySink
+    from app.adapters.directory import DirectorySink
+    from app.pipelines.reports import service
 
     file, out = Path(argv[0]), Path(argv[1])
     date = dt.date.fromisoformat(argv[2]) if len(argv) == 3 else None

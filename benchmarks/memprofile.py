@@ -1,4 +1,4 @@
-"""Where does the engine's memory go? A sampling RSS profiler for `app.engine.run`.
+"""Where does the engine's memory go? A sampling RSS profiler for the report engine.
 
     python -m benchmarks.memprofile FILE [--interval 0.005]
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     proc = psutil.Process()
     base_rss = proc.memory_info().rss
-    from app import engine
+    from app.pipelines.reports import engine
 
     imported_rss = proc.memory_info().rss
     main_id = threading.get_ident()
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         f"file: {args.file} ({args.file.stat().st_size * mb:,.0f} MiB), rows {result.rows_read:,}"
     )
     print(
-        f"RSS before imports {base_rss * mb:,.0f} MiB, after `import app.engine` "
+        f"RSS before imports {base_rss * mb:,.0f} MiB, after `import app.pipelines.reports.engine` "
         f"{imported_rss * mb:,.0f} MiB; engine.run {wall:.2f} s, {len(samples)} samples"
     )
     print(

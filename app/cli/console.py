@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from app.pipelines.reports.manifest import Manifest
 
 # No markup, emoji codes or highlighting: file names and messages are printed as they are.
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -21,14 +24,14 @@ TITLES = {
 }
 _NUMERIC = {"rank", "profit", "revenue", "orders", "share", "line_items", "row"}
 _CELL = 60  # characters of a label shown in a table; the CSV has it whole
-csv.field_size_limit(1 << 30)  # a label may be as long as a row (see app.csv_reader)
+csv.field_size_limit(1 << 30)  # a label may be as long as a row (see app.orders_csv.reader)
 
 
 def _cell(text: str) -> str:
     return text if len(text) <= _CELL else f"{text[: _CELL - 1]}…"
 
 
-def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
+def summary(manifest: Manifest, outputs: dict[str, str]) -> None:
     """Each report as a table (its first 20 rows), the headline answer, the row counts."""
     for key, text in outputs.items():
         report = key.split("/", 1)[0]
@@ -48,12 +51,13 @@ def summary(manifest: dict[str, Any], outputs: dict[str, str]) -> None:
     headline = answer(outputs)
     if headline:
         out.print(headline)
-    rows_info = manifest["rows"]
-    out.print(
-        f"rows read {rows_info['read']}, rejected {rows_info['rejected']}"
-        + (" (reasons in rejected_rows/)" if rows_info["rejected"] else "")
-    )
-    for key in manifest["outputs"]:
+    counts = manifest.rows
+    if counts is not None:
+        out.print(
+            f"rows read {counts.read}, rejected {counts.rejected}"
+            + (" (reasons in rejected_rows/)" if counts.rejected else "")
+        )
+    for key in manifest.outputs:
         out.print(f"  {key}")
 
 

@@ -14,6 +14,7 @@ from app.cli.failures import DEBUG_VARIABLE, CliError, debug_enabled, explain
 
 if TYPE_CHECKING:
     from app.local.stack import LocalStack
+    from app.pipelines.reports.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
@@ -66,12 +67,12 @@ def _demo(path: Path) -> int:
         out.print(f"uploaded s3://{names.input_bucket}/{key}; waiting for the reports...")
         manifest = _wait(stack, seen, key)
         out.print(f"reports written to s3://{names.output_bucket}/ (read back from the bucket):")
-        summary(manifest, stack.read_outputs(manifest))
+        summary(manifest, stack.read_outputs(manifest.outputs))
     out.print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0
 
 
-def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> dict[str, Any]:
+def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> Manifest:
     """The manifest of the upload of `key` once processed; CliError if it was not."""
     deadline = time.monotonic() + TIMEOUT
     while True:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from app.core.objects import ObjectRef
     from app.local.stack import LocalStack
-    from app.service import ObjectRef
+    from app.pipelines.reports.manifest import Manifest
 
 
 def show_record_failures() -> None:
@@ -37,7 +38,7 @@ class Delivery:
 
 def deliveries(records: list[dict[str, Any]], failed: set[str]) -> list[Delivery]:
     """The objects of one batch (s3:TestEvent and other events name none)."""
-    from app.aws.events import objects_in
+    from app.core.events import objects_in
 
     found = []
     for record in records:
@@ -52,7 +53,7 @@ class Result:
     status: str  # processed | rejected | ignored | skipped | retry | failed
     key: str
     detail: str
-    manifest: dict[str, Any] | None = None
+    manifest: Manifest | None = None
 
     @property
     def line(self) -> str:
@@ -61,7 +62,8 @@ class Result:
 
 def result(stack: LocalStack, delivery: Delivery) -> Result:
     """Read at the exact key the function writes for this event (its dt, its source)."""
-    from app.layout import input_format
+    from app.pipelines.reports.layout import input_format
+    from app.pipelines.reports.manifest import Manifest
 
     ref = delivery.ref
     key = ref.key
@@ -79,26 +81,26 @@ def result(stack: LocalStack, delivery: Delivery) -> Result:
             f"the reports function failed (attempt {delivery.receives} of "
             f"{stack.max_receive_count}); SQS delivers it again in {stack.visibility_timeout}s",
         )
-    manifest = stack.manifest_for(ref)
-    if manifest is None:
+    found = stack.manifest_for(ref)
+    if found is None:
         if input_format(key) is None:
             return Result("ignored", key, "not a .csv or .csv.gz file")
         return Result("skipped", key, "no outputs for this upload (a newer upload replaced it)")
-    read = _etag(manifest.get("source", {}).get("etag"))
+    manifest = Manifest.from_json(found)
+    read = _etag(manifest.source.etag)
     if read and _etag(ref.etag) and read != _etag(ref.etag):
         return Result(
             "skipped", key, f"superseded, the outputs describe a newer upload (ETag {read})"
         )
-    if manifest.get("status") == "ok":
-        rows = manifest["rows"]
+    if manifest.rows is not None:
+        rows = manifest.rows
         return Result(
             "processed",
             key,
-            f"{rows['read']} rows, {rows['rejected']} rejected -> "
-            f"s3://{stack.names.output_bucket}/",
+            f"{rows.read} rows, {rows.rejected} rejected -> s3://{stack.names.output_bucket}/",
             manifest,
         )
-    error = manifest.get("error") or {}
+    error = manifest.error or {}
     return Result("rejected", key, str(error.get("message", "the file was not processed")))
 
 

@@ -20,7 +20,7 @@ from app.cli.console import err, out, summary
 from app.cli.failures import CliError, explain
 
 if TYPE_CHECKING:
-    from app.service import ObjectRef, Opened
+    from app.core.objects import ObjectRef, Opened
 
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")  # what botocore accepts (legacy names included)
 
@@ -116,8 +116,8 @@ def _tidy(directory: Path, created: bool) -> None:
 
 
 def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
-    from app import layout, service
-    from app.local_files import DirectorySink
+    from app.adapters.directory import DirectorySink
+    from app.pipelines.reports import layout, service
 
     opener, ref, size = _s3_opener(source) if local is None else _file_opener(local)
     started = time.monotonic()
@@ -128,13 +128,14 @@ def _build(args: argparse.Namespace, source: str, local: Path | None) -> int:
         where = f"; details in {args.out / outcome.outputs[0]}" if outcome.outputs else ""
         raise CliError(f"{source}: {message}{where}")
     reports = [k for k in outcome.outputs if not k.startswith(layout.REJECTED)]  # may be huge
+    assert outcome.manifest is not None
     summary(outcome.manifest, {k: (args.out / k).read_text() for k in reports})
     out.print(f"done in {time.monotonic() - started:.2f}s; outputs under {args.out}/")
     return 0
 
 
 def _file_opener(path: Path) -> tuple[Callable[[], Opened], ObjectRef, int | None]:
-    from app.service import ObjectRef, Opened
+    from app.core.objects import ObjectRef, Opened
 
     size = path.stat().st_size
     return (lambda: Opened(path.open("rb"), size=size)), ObjectRef(key=path.name), size
@@ -143,8 +144,9 @@ def _file_opener(path: Path) -> tuple[Callable[[], Opened], ObjectRef, int | Non
 def _s3_opener(source: str) -> tuple[Callable[[], Opened], ObjectRef, int | None]:
     import boto3
 
-    from app.aws.s3 import CLIENT_CONFIG, open_object
-    from app.service import ObjectRef
+    from app.adapters.clients import CLIENT_CONFIG
+    from app.adapters.s3 import open_object
+    from app.core.objects import ObjectRef
 
     bucket, _, key = source[5:].partition("/")
     # A session of its own: credentials and endpoint are read from this environment, now.

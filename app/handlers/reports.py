@@ -1,9 +1,10 @@
 """Lambda entry point for the reports function (the image's CMD).
 
-Configuration is read and validated once, here at import; the work lives in app.service.
+Configuration is read and validated once, here at import; the work lives in
+pipelines/reports.
 """
 
-from app.aws.reports_function import make_handler
-from app.config import Settings
+from app.core.settings import ReportsSettings
+from app.pipelines.reports.function import make_handler
 
-handler = make_handler(Settings.from_env())
+handler = make_handler(ReportsSettings.from_env())

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.aws.reports_function import Handler
+from app.runtime.sqs_consumer import Handler
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

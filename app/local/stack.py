@@ -22,13 +22,14 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from app import layout
-from app.aws.reports_function import Handler, make_handler
-from app.aws.s3 import CLIENT_CONFIG
-from app.config import Settings
+from app.adapters.clients import CLIENT_CONFIG
+from app.core.objects import ObjectRef
+from app.core.settings import ReportsSettings, Telemetry
 from app.local.pump import REGION, BatchListener, EventPump
 from app.local.server import LoopbackServer
-from app.service import ObjectRef
+from app.pipelines.reports import layout
+from app.pipelines.reports.function import make_handler
+from app.runtime.sqs_consumer import Handler
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,10 @@ class LocalStack:
     ) -> EventPump:
         """An event pump on the reports queue; by default it runs the real reports handler."""
         fn = handler or make_handler(
-            Settings(output_bucket=self.names.output_bucket, log_level=self.log_level),
+            ReportsSettings(
+                self.names.output_bucket,
+                telemetry=Telemetry("orders-reports", log_level=self.log_level),
+            ),
             s3=self.client("s3"),
         )
         return EventPump(
@@ -214,12 +218,13 @@ class LocalStack:
                 )
             time.sleep(0.1)
 
-    def read_outputs(self, manifest: dict[str, Any]) -> dict[str, str]:
-        """The text of every output a manifest lists, by key."""
+    def read_outputs(self, manifest: dict[str, Any] | list[str]) -> dict[str, str]:
+        """The text of every output a manifest lists (or of these keys), by key."""
+        keys = manifest if isinstance(manifest, list) else manifest["outputs"]
         s3 = self.client("s3")
         return {
             key: s3.get_object(Bucket=self.names.output_bucket, Key=key)["Body"].read().decode()
-            for key in manifest["outputs"]
+            for key in keys
         }
 
 

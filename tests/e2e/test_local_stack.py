@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from app.cli.embedded import Delivery, deliveries, result
+from app.core.objects import ObjectRef
 from app.local.pump import ACCOUNT
 from app.local.stack import LocalStack
-from app.service import ObjectRef
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"

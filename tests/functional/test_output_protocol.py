@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from app.aws.reports_function import make_handler
-from app.config import Settings
+from app.core.settings import ReportsSettings, Telemetry
 from app.local.pump import EventPump
 from app.local.stack import LocalStack
+from app.pipelines.reports.function import make_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
@@ -54,7 +54,7 @@ def depth(stack: LocalStack, url: str | None = None) -> int:
 
 def outputs_of(stack: LocalStack, key: str) -> dict[str, str]:
     """Every object in the output bucket for this input key, by top-level prefix."""
-    from app import layout
+    from app.pipelines.reports import layout
 
     s3, bucket = stack.client("s3"), stack.names.output_bucket
     name = f"/{layout.source_name(key)}."
@@ -218,7 +218,11 @@ def test_a_run_in_progress_is_never_overwritten_by_an_older_one_finishing_last(
             assert resume.wait(30)
 
     s3_slow.meta.events.register("before-parameter-build.s3.PutObject", hold)
-    settings = Settings(stack.names.output_bucket, log_level="WARNING", source_wait_seconds=1)
+    settings = ReportsSettings(
+        stack.names.output_bucket,
+        source_wait_seconds=1,
+        telemetry=Telemetry("orders-reports", log_level="WARNING"),
+    )
     slow = EventPump(
         stack.client("sqs"), stack.queue_url, make_handler(settings, s3=s3_slow), "slow"
     )

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from app.aws.reports_function import make_handler
-from app.config import Settings
+from app.core.settings import ReportsSettings, Telemetry
 from app.local.pump import EventPump
 from app.local.stack import LocalStack
+from app.pipelines.reports.function import make_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
@@ -121,7 +121,9 @@ def _transient_fault_then_success(stack: LocalStack) -> None:
         return None
 
     s3.meta.events.register("before-send.s3.GetObject", throttle)
-    settings = Settings(output_bucket=stack.names.output_bucket, log_level="WARNING")
+    settings = ReportsSettings(
+        stack.names.output_bucket, telemetry=Telemetry("orders-reports", log_level="WARNING")
+    )
     outcomes: list[set[str]] = []
     pump = stack.make_pump(
         make_handler(settings, s3=s3), on_batch=lambda records, failed: outcomes.append(failed)

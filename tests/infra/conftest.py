@@ -29,7 +29,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
-STACK = "reports_pipeline"
+STACK = "platform"
 VENV_BIN = ROOT / ".venv" / "bin"
 PLUGIN_DIR = Path(os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins"))
 REGION = "us-east-1"
@@ -347,9 +347,9 @@ class Pump:
     def _run(self) -> None:
         from botocore.exceptions import ClientError
 
-        from app.aws.reports_function import make_handler
-        from app.config import Settings
+        from app.core.settings import ReportsSettings
         from app.local.pump import EventPump
+        from app.pipelines.reports.function import make_handler
 
         sqs = self.moto.client("sqs")
         while not self._stop.is_set():  # until terraform has created the queue
@@ -360,7 +360,9 @@ class Pump:
                 self._stop.wait(1)
         else:
             return
-        handler = make_handler(Settings(output_bucket=self.output_bucket), self.moto.client("s3"))
+        handler = make_handler(
+            ReportsSettings(output_bucket=self.output_bucket), self.moto.client("s3")
+        )
         self.pump = EventPump(sqs, url, handler, self.queue_name)
         self.pump.start()
         self._stop.wait()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app import layout
+from app.pipelines.reports import layout
 from tests.infra.conftest import (
     ACCOUNT,
     BUCKET_PREFIX,
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
 INPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-input"
 OUTPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-output"
 AUDIT = f"arn:aws:s3:::{BUCKET_PREFIX}-audit"
-# Where the function writes and deletes: the app's own list (app.layout), which Terraform repeats.
+# Where the function writes and deletes: the app's own list, which Terraform repeats.
 OUTPUT_PREFIXES = list(layout.OUTPUT_PREFIXES)
 
 

@@ -16,7 +16,7 @@ SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
 PROGRAM = textwrap.dedent(
     """
     import sys, threading
-    import app.service
+    import app.pipelines.reports.service
 
     class Leaky:
         def __del__(self):
@@ -29,7 +29,7 @@ PROGRAM = textwrap.dedent(
         worker.join()
         raise RuntimeError("boom\\nsecond line")
 
-    app.service.process = fail
+    app.pipelines.reports.service.process = fail
     from app.cli import main
     sys.exit(main(sys.argv[1:]))
     """

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from app import csv_reader, engine
-from app.engine import REQUIRED_COLUMNS
-from app.errors import FileError
+from app.core.errors import FileError
+from app.orders_csv import reader as csv_reader
+from app.pipelines.reports import engine
+from app.pipelines.reports.engine import REQUIRED_COLUMNS
 
 REQUIRED = list(REQUIRED_COLUMNS)
 HEADER = ",".join(REQUIRED)

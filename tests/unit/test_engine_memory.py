@@ -15,8 +15,8 @@ import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
-from app import engine
-from app.engine import REQUIRED_COLUMNS
+from app.pipelines.reports import engine
+from app.pipelines.reports.engine import REQUIRED_COLUMNS
 
 HEADER = ",".join(REQUIRED_COLUMNS)
 MB = 1 << 20

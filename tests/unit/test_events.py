@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from app.aws.events import is_s3_event, objects_in
+from app.core.events import is_s3_event, objects_in
 
 RECORD = {
     "eventSource": "aws:s3",

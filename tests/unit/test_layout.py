@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.layout import MAX_SOURCE_BYTES, OUTPUT_PREFIXES, input_format, output_set, source_name
+from app.pipelines.reports.layout import (
+    MAX_SOURCE_BYTES,
+    OUTPUT_PREFIXES,
+    input_format,
+    output_set,
+    source_name,
+)
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9._~-]*")
 

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import engine, money
-from app.engine import REQUIRED_COLUMNS
+from app.orders_csv import money
+from app.pipelines.reports import engine
+from app.pipelines.reports.engine import REQUIRED_COLUMNS
 
 HEADER = ",".join(REQUIRED_COLUMNS)
 E = 10**12  # money.exact_value's scale

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.errors import Superseded, TransientError
-from app.ordering import Guard, Record, order_key
+from app.core.errors import Superseded, TransientError
+from app.core.ordering import Guard, Record, order_key
 
 KEY = "_state/orders.json"
 

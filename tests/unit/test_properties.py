@@ -21,9 +21,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import csv_reader, engine
-from app.engine import REQUIRED_COLUMNS
-from app.errors import FileError
+from app.core.errors import FileError
+from app.orders_csv import reader as csv_reader
+from app.pipelines.reports import engine
+from app.pipelines.reports.engine import REQUIRED_COLUMNS
 
 REQUIRED = list(REQUIRED_COLUMNS)
 EXTRA = ["order_date", "segment", "postal_code"]

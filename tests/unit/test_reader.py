@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import csv_reader, engine
-from app.engine import REQUIRED_COLUMNS
-from app.errors import FileError
+from app.core.errors import FileError
+from app.orders_csv import reader as csv_reader
+from app.pipelines.reports import engine
+from app.pipelines.reports.engine import REQUIRED_COLUMNS
 
 HEADER = ",".join(REQUIRED_COLUMNS)
 ROW = "O{i},Same Day,East,Furniture,Chairs,1,2,1,0"

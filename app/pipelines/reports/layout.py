@@ -79,5 +79,5 @@ def output_set(date: dt.date, source: str) -> list[str]:
 
 
 def state_key(source: str) -> str:
-    """The record of which upload of a source was processed last (see app.ordering)."""
+    """The record of which upload of a source was processed last (see ordering)."""
     return f"{STATE}/{source}.json"

@@ -8,7 +8,7 @@ whether a run holds it. A run claims the record before it reads, and releases it
 - while another run holds an unexpired lease, the claim waits, then fails transiently (the
   message is retried), so two runs never interleave their writes;
 - an equal or newer event takes the record over.
-No AWS here: the store is a Protocol (app.aws.s3.S3StateStore in the function).
+No AWS here: the store is a Protocol (app.adapters.s3.S3StateStore in the function).
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from app.errors import Superseded, TransientError
+from app.core.errors import Superseded, TransientError
+from app.core.objects import order_key
+
+__all__ = ["Guard", "Record", "StateStore", "order_key"]
 
 
 class StateStore(Protocol):
@@ -34,19 +37,6 @@ class StateStore(Protocol):
     def create(self, key: str, body: bytes) -> str | None: ...
 
     def replace(self, key: str, body: bytes, etag: str) -> str | None: ...
-
-
-def order_key(sequencer: str | None, event_time: str | None) -> str | None:
-    """A string that sorts like the uploads of one key happened.
-
-    S3's sequencer is hexadecimal of varying length: AWS says to right-pad the shorter one with
-    zeros, then compare. Without one (the embedded AWS sends none), the event time orders.
-    """
-    if sequencer:
-        return "s" + sequencer.upper().ljust(max(64, len(sequencer)), "0")
-    if event_time:
-        return "t" + event_time
-    return None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One input object in, its outputs out: the single place that decides what gets written.
 
 Used alike by the Lambda handler (S3 in, S3 out) and the CLI (a file or S3 in, a directory out).
-Outputs follow app.layout. A run replaces the whole output set of its (dt, source): the old
+Outputs follow layout. A run replaces the whole output set of its (dt, source): the old
 manifest goes first, the new outputs are written, whatever the run did not write is deleted,
 and the manifest is written last, so its presence means "complete, and describes this input".
 """
@@ -16,15 +16,18 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
-from app import layout, ordering
-from app.errors import FileError, Superseded
+from app.core import ordering
+from app.core.errors import FileError, Superseded
+from app.core.objects import ObjectRef, Opened
+from app.pipelines.reports import layout
+from app.pipelines.reports.manifest import Manifest, Rows, Source
 
 if TYPE_CHECKING:  # pandas and pyarrow load on first use, not at import: faster cold starts
-    from app import engine
+    from app.pipelines.reports import engine
 
 ENGINE_VERSION = "orders-pipeline/0.2.0"
 _JSON = "application/json"
@@ -40,50 +43,16 @@ class Sink(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class ObjectRef:
-    """An input object as an event (or the CLI) describes it."""
-
-    key: str
-    bucket: str | None = None
-    etag: str | None = None
-    size: int | None = None
-    event_time: dt.datetime | None = None
-    version_id: str | None = None
-    sequencer: str | None = None
-
-    @property
-    def date(self) -> dt.date:
-        """The partition date: the event's UTC date, else today's (UTC)."""
-        when = self.event_time or dt.datetime.now(dt.UTC)
-        return when.astimezone(dt.UTC).date()
-
-    @property
-    def order(self) -> str | None:
-        """Where this upload stands among the uploads of its key (None: no event to order)."""
-        when = self.event_time.isoformat() if self.event_time else None
-        return ordering.order_key(self.sequencer, when)
-
-
-@dataclass(frozen=True)
-class Opened:
-    """An input stream and what the store said it is (the version actually read)."""
-
-    stream: IO[bytes]
-    etag: str | None = None
-    version_id: str | None = None
-    size: int | None = None
-
-
 Status = Literal["ok", "failed", "superseded"]
 
 
 @dataclass
 class Outcome:
     status: Status
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest | None = None  # None when superseded
     result: engine.Result | None = None
     error: FileError | None = None
+    reason: str = ""  # why it was superseded
 
     @property
     def ok(self) -> bool:
@@ -92,7 +61,7 @@ class Outcome:
     @property
     def outputs(self) -> list[str]:
         """Keys written for this object, as the manifest lists them (the manifest excluded)."""
-        return list(self.manifest.get("outputs", []))
+        return list(self.manifest.outputs) if self.manifest else []
 
 
 def process(
@@ -118,7 +87,7 @@ def process(
             claim = guard.claim(layout.state_key(source), ref.order, ref.etag)
         return _replace_outputs(ref, open_input, sink, date or ref.date, source, on_bytes)
     except Superseded as exc:
-        return Outcome("superseded", {"source": _source(ref), "reason": str(exc)})
+        return Outcome("superseded", reason=str(exc))
     finally:
         if guard is not None and claim is not None:
             guard.release(claim)
@@ -132,15 +101,16 @@ def _replace_outputs(
     source: str,
     on_bytes: Callable[[int], None] | None,
 ) -> Outcome:
-    from app import engine
+    from app.pipelines.reports import engine
 
     started = time.monotonic()
-    manifest: dict[str, Any] = {"source": _source(ref), "dt": date.isoformat()}
-    manifest["engine"] = ENGINE_VERSION
+    source_info = Source.of(ref)
     written: list[str] = []
     try:
         opened = open_input()  # raises Superseded before anything is touched
-        manifest["source"].update(etag=opened.etag or ref.etag, version_id=opened.version_id)
+        source_info = replace(
+            source_info, etag=opened.etag or ref.etag, version_id=opened.version_id
+        )
         sink.delete(layout.manifest_key(date, source))  # the old set is no longer "complete"
         with opened.stream as raw, tempfile.TemporaryDirectory(prefix="orders-") as work:
             stream, progress = _readable(raw, layout.input_format(ref.key), on_bytes)
@@ -153,27 +123,34 @@ def _replace_outputs(
                 sink.put_file(written[-1], result.rejected_csv, "text/csv")
     except FileError as error:
         written = [layout.error_key(date, source)]
-        sink.put(written[0], _json({"source": manifest["source"], **error.as_dict()}), _JSON)
+        body = {"source": source_info.as_json(), **error.as_dict()}
+        sink.put(written[0], _json(body), _JSON)
         _delete_stale(sink, date, source, written)
-        manifest.update(status="failed", error=error.as_dict(), outputs=written)
-        manifest["timings"] = {"total_seconds": round(time.monotonic() - started, 3)}
-        sink.put(layout.manifest_key(date, source), _json(manifest), _JSON)
+        manifest = Manifest(
+            source_info,
+            date.isoformat(),
+            ENGINE_VERSION,
+            "failed",
+            written,
+            round(time.monotonic() - started, 3),
+            error=error.as_dict(),
+        )
+        sink.put(layout.manifest_key(date, source), manifest.dumps(), _JSON)
         return Outcome("failed", manifest, error=error)
 
     _delete_stale(sink, date, source, written)
-    manifest.update(
-        status="ok",
-        rows={
-            "read": result.rows_read,
-            "valid": result.rows_read - result.rows_rejected,
-            "rejected": result.rows_rejected,
-        },
+    manifest = Manifest(
+        source_info,
+        date.isoformat(),
+        ENGINE_VERSION,
+        "ok",
+        written,
+        round(time.monotonic() - started, 3),
+        rows=Rows(result.rows_read, result.rows_rejected),
         bytes_read=result.bytes_read,
         columns=result.columns,
-        outputs=written,
-        timings={"total_seconds": round(time.monotonic() - started, 3)},
     )
-    sink.put(layout.manifest_key(date, source), _json(manifest), _JSON)
+    sink.put(layout.manifest_key(date, source), manifest.dumps(), _JSON)
     return Outcome("ok", manifest, result=result)
 
 
@@ -183,13 +160,6 @@ def _delete_stale(sink: Sink, date: dt.date, source: str, written: list[str]) ->
     for key in layout.output_set(date, source):
         if key not in written:
             sink.delete(key)
-
-
-def _source(ref: ObjectRef) -> dict[str, Any]:
-    fields = {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": ref.size}
-    if ref.sequencer:
-        fields["sequencer"] = ref.sequencer
-    return fields
 
 
 class _Counting(io.RawIOBase):

@@ -1,8 +1,8 @@
 """The report engine: one orders CSV in, three reports out, exactly, in bounded memory.
 
-`app.csv_reader` cuts the stream into runs of whole records (checked as UTF-8 text, quotes
+`app.orders_csv.reader` cuts the stream into runs of whole records (checked as UTF-8 text, quotes
 matched, every record accounted for) that pyarrow parses; each batch is decoded (labels
-trimmed and NFC-normalised, amounts parsed exactly by `app.money`), validated, and folded into
+trimmed and NFC-normalised, amounts parsed exactly by `money`), validated, and folded into
 exact per-group totals, while the distinct (group, order) keys that `orders` needs are spilled
 to the caller's work directory by hash partition (about 35 bytes a row) and counted one
 partition at a time. Rejected rows are streamed to a CSV file there too. Memory therefore
@@ -29,42 +29,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app import csv_reader, money
-from app.csv_reader import BadRecord, Readable
-from app.errors import FileError
+from app.core.errors import FileError
+from app.orders_csv import money
+from app.orders_csv import reader as csv_reader
+from app.orders_csv.columns import (
+    CANONICAL_COLUMNS,
+    LABEL_COLUMNS,
+    REQUIRED_COLUMNS,
+    UNKNOWN_SHIP_MODES,
+    normalise_header,
+)
+from app.orders_csv.reader import BadRecord, Readable
 
-CANONICAL_COLUMNS = (
-    "order_id",
-    "order_date",
-    "ship_mode",
-    "segment",
-    "country",
-    "city",
-    "state",
-    "postal_code",
-    "region",
-    "category",
-    "sub_category",
-    "product_id",
-    "cost_price",
-    "list_price",
-    "quantity",
-    "discount_percent",
-)
-REQUIRED_COLUMNS = (
-    "order_id",
-    "ship_mode",
-    "region",
-    "category",
-    "sub_category",
-    "cost_price",
-    "list_price",
-    "quantity",
-    "discount_percent",
-)
-NUMBER_COLUMNS = ("cost_price", "list_price", "quantity", "discount_percent")
-LABEL_COLUMNS = ("region", "category", "sub_category", "ship_mode")
-UNKNOWN_SHIP_MODES = frozenset({"not available", "unknown", ""})
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "REPORT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Result",
+    "normalise_header",
+    "run",
+    "to_csv",
+]
 
 REPORT_COLUMNS = {
     "most_profitable_region": ["rank", "region", "profit", "revenue", "orders"],
@@ -74,11 +59,6 @@ REPORT_COLUMNS = {
 
 REJECTED_FILE = "rejected_rows.csv"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def normalise_header(name: str) -> str:
-    """`Sub Category`, `sub-category` and ` SUB_CATEGORY ` all become `sub_category`."""
-    return re.sub(r"[\s_-]+", "_", name.strip().lower())
 
 
 @dataclass

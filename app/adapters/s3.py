@@ -6,17 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any, cast
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from app.errors import FileError, Superseded
-from app.service import Opened
+from app.core.errors import FileError, Superseded
+from app.core.objects import Opened
 
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=5,
-    read_timeout=60,
-)
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _CONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
@@ -72,7 +66,7 @@ class BucketSink:
 
 
 class S3StateStore:
-    """app.ordering's StateStore on S3 conditional writes (If-None-Match / If-Match)."""
+    """The reports' ordering.StateStore on S3 conditional writes (If-None-Match / If-Match)."""
 
     def __init__(self, client: Any, bucket: str) -> None:
         self.client = client

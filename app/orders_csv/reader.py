@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from app.errors import FileError
+from app.core.errors import FileError
 
 BLOCK_SIZE = 4 << 20  # bytes read at a time: pyarrow parses each run of records in one go
 MAX_ROW_BYTES = 64 << 20  # the longest record (the header included) the reader accepts

@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from app.service import ObjectRef
+from app.core.objects import ObjectRef
 
 
 def is_s3_event(event: dict[str, Any]) -> bool:

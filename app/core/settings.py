@@ -1,0 +1,107 @@
+"""Each function's configuration: read and validated once, at import, from the environment.
+
+A missing or malformed variable is a ConfigError naming it, raised at import (the function
+fails to start, with the reason in its log), never a KeyError deep inside a batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What every function's logger and metrics are called (Powertools' variables)."""
+
+    service: str
+    namespace: str = "OrdersPipeline"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], service: str) -> Telemetry:
+        return cls(
+            service=env.get("POWERTOOLS_SERVICE_NAME", service),
+            namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", cls.namespace),
+            log_level=env.get("POWERTOOLS_LOG_LEVEL", env.get("LOG_LEVEL", cls.log_level)),
+        )
+
+
+def required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(
+            f"{name} is not set: {what} (Terraform sets it; locally `orders-pipeline local` does)"
+        )
+    return value
+
+
+def seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} is not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise ConfigError(f"{name} must be 0 or more seconds: {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ReportsSettings:
+    output_bucket: str
+    files_table: str | None = None  # where the outcome is added to the file's registry record
+    source_wait_seconds: float = 60.0  # how long a run waits for another run of its source
+    telemetry: Telemetry = Telemetry("orders-reports")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ReportsSettings:
+        return cls(
+            output_bucket=required(
+                env, "OUTPUT_BUCKET", "the reports function needs the bucket to write reports to"
+            ),
+            files_table=env.get("FILES_TABLE", "").strip() or None,
+            source_wait_seconds=seconds(env, "SOURCE_WAIT_SECONDS", cls.source_wait_seconds),
+            telemetry=Telemetry.from_env(env, "orders-reports"),
+        )
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    state_machine_arn: str
+    telemetry: Telemetry = Telemetry("orders-registry")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RegistrySettings:
+        return cls(
+            state_machine_arn=required(
+                env, "STATE_MACHINE_ARN", "the registry function starts this state machine"
+            ),
+            telemetry=Telemetry.from_env(env, "orders-registry"),
+        )
+
+
+@dataclass(frozen=True)
+class LoaderSettings:
+    rows_table: str
+    files_table: str
+    continue_queue_url: str
+    margin_seconds: float = 60.0  # stop and continue in the next invocation this long before
+    telemetry: Telemetry = Telemetry("orders-loader")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> LoaderSettings:
+        return cls(
+            rows_table=required(env, "ROWS_TABLE", "the loader writes each record to this table"),
+            files_table=required(env, "FILES_TABLE", "the loader records its progress there"),
+            continue_queue_url=required(
+                env, "CONTINUE_QUEUE_URL", "a file too long for one invocation continues there"
+            ),
+            margin_seconds=seconds(env, "LOADER_MARGIN_SECONDS", cls.margin_seconds),
+            telemetry=Telemetry.from_env(env, "orders-loader"),
+        )
