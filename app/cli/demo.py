@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
 TIMEOUT = 60.0
+FINAL = {"loaded", "failed"}  # the loader's last word on a file
 
 
 def add_parser(sub: Any) -> None:
@@ -61,15 +62,42 @@ def _demo(path: Path) -> int:
         names = stack.names
         out.print(
             f"  {stack.endpoint_url}: buckets {names.input_bucket}, {names.output_bucket}; "
-            f"topic {names.topic}; queue {names.queue} (+ {names.dlq})"
+            f"topic {names.topic}; queue {names.reports_queue} (+ {names.reports_dlq})"
         )
         key = stack.upload(path)
         out.print(f"uploaded s3://{names.input_bucket}/{key}; waiting for the reports...")
         manifest = _wait(stack, seen, key)
         out.print(f"reports written to s3://{names.output_bucket}/ (read back from the bucket):")
         summary(manifest, stack.read_outputs(manifest.outputs))
+        _show_registry(stack, key)
     out.print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0
+
+
+def _show_registry(stack: LocalStack, key: str) -> None:
+    """The registry's record of the upload once every consumer has added its outcome, and
+    the rows the loader wrote."""
+    names = stack.names
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        record = stack.file_record(key)
+        if record and record.status and record.reports and record.loader_status in FINAL:
+            break
+        if time.monotonic() >= deadline:
+            raise CliError(
+                f"{key}: the file registry has no complete record after {TIMEOUT:.0f}s "
+                f"({record or 'no record'}); rerun with {DEBUG_VARIABLE}=1 to see why"
+            )
+        time.sleep(0.1)
+    out.print(f"file registry ({names.files_table}), read back from the table:")
+    out.print(
+        f"  {record.name}: {record.size} bytes, ETag {record.etag}, landed {record.landed_at}"
+    )
+    out.print(f"  reports: {record.reports} ({record.reports_manifest})")
+    out.print(f"  loader: {record.loader_status}, {record.rows_loaded} rows loaded")
+    rows = stack.rows_loaded(key)
+    span = f", rows {rows[0]}..{rows[-1]}" if rows else ""
+    out.print(f"rows table ({names.rows_table}): {len(rows)} items under {record.name}{span}")
 
 
 def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> Manifest:

@@ -73,7 +73,7 @@ def result(stack: LocalStack, delivery: Delivery) -> Result:
                 "failed",
                 key,
                 f"the reports function failed {delivery.receives} times; "
-                f"the message is now in {stack.names.dlq}",
+                f"the message is now in {stack.names.reports_dlq}",
             )
         return Result(
             "retry",
@@ -106,3 +106,24 @@ def result(stack: LocalStack, delivery: Delivery) -> Result:
 
 def _etag(value: object) -> str:
     return str(value or "").strip('"')
+
+
+def consumer_line(stack: LocalStack, function: str, delivery: Delivery) -> str:
+    """What the registry or the loader did with one upload ("" when there is nothing to say:
+    the loader ignores what the reports function already announced as ignored). Objects of
+    the input bucket are named by key, as the reports lines name them; others by S3 URI."""
+    ref = delivery.ref
+    where = ref.key if ref.bucket == stack.names.input_bucket else f"s3://{ref.bucket}/{ref.key}"
+    role = function.rsplit("-", 1)[-1]
+    if delivery.failed:
+        return f"retry {where}: the {role} function failed; SQS delivers it again"
+    if role == "registry":
+        return f"registered {where} in {stack.names.files_table}"
+    record = stack.file_record(ref.key, ref.bucket)
+    if record is None or record.loader_status is None:
+        return ""
+    if record.loader_status == "loaded":
+        return f"loaded {where}: {record.rows_loaded} rows into {stack.names.rows_table}"
+    if record.loader_status == "loading":
+        return f"loading {where}: {record.rows_loaded} rows so far; it continues"
+    return f"load failed {where}: {record.loader_error}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli.console import out
 from app.cli.demo import SAMPLE
-from app.cli.embedded import deliveries, result, show_record_failures
+from app.cli.embedded import consumer_line, deliveries, result, show_record_failures
 from app.cli.failures import CliError, debug_enabled, describe
 
 if TYPE_CHECKING:
@@ -64,9 +64,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                     line = f"unknown {delivery.ref.key}: cannot read its outcome ({describe(exc)})"
                 out.print(line)
 
+        def announce_consumer(
+            function: str, records: list[dict[str, Any]], failed: set[str]
+        ) -> None:
+            for delivery in deliveries(records, failed):
+                try:
+                    line = consumer_line(stack, function, delivery)
+                except Exception as exc:  # the pump thread must go on; say what went wrong
+                    line = f"unknown {delivery.ref.key}: cannot read its record ({describe(exc)})"
+                if line:
+                    out.print(line)
+
         _introduce(stack)
         stack.pump = stack.make_pump(on_batch=announce)  # LocalStack.start stops it on exit
         stack.pump.start()
+        stack.start_consumers(on_batch=announce_consumer)
         try:
             while True:
                 time.sleep(1)
@@ -92,7 +104,9 @@ def _introduce(stack: LocalStack) -> None:
     out.print(f"embedded AWS at {stack.endpoint_url} (region us-east-1, any credentials)")
     out.print(
         f"  input  s3://{names.input_bucket}\n  output s3://{names.output_bucket}\n"
-        f"  topic {names.topic}, queue {names.queue}, DLQ {names.dlq}"
+        f"  partner feed s3://{names.partner_feed_bucket}\n"
+        f"  topic {names.topic}; queues -reports, -registry, -loader (each with a -dlq)\n"
+        f"  tables {names.files_table} (the file registry), {names.rows_table} (the loader)"
     )
     aws, found = aws_command()
     out.print("upload an orders CSV:")

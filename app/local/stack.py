@@ -1,21 +1,24 @@
 """The embedded AWS: a moto server on loopback with the resources the Terraform stack creates.
 
-Same names (with env "local"), same wiring (S3 -> SNS -> SQS with a DLQ), and an event pump
-that plays Lambda's SQS event source mapping, so uploads are processed exactly as in AWS.
+Same names (app.local.topology, env "local"), same wiring (both landing buckets -> the landing
+topic -> one SQS queue per consumer, routed by bucket with SNS filter policies, each with a
+DLQ; the registry's state machine; the tables), and one event pump per queue that plays
+Lambda's SQS event source mapping, so uploads are processed exactly as in AWS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,44 +26,16 @@ import boto3
 from botocore.exceptions import ClientError
 
 from app.adapters.clients import CLIENT_CONFIG
+from app.adapters.dynamodb import FileLedger, FileRecord
 from app.core.objects import ObjectRef
-from app.core.settings import ReportsSettings, Telemetry
-from app.local.pump import REGION, BatchListener, EventPump
+from app.core.settings import LoaderSettings, RegistrySettings, ReportsSettings, Telemetry
+from app.local import topology
+from app.local.pump import ACCOUNT, REGION, BatchListener, EventPump
 from app.local.server import LoopbackServer
+from app.local.topology import Names
+from app.pipelines.file_registry.landing import state_machine_definition
 from app.pipelines.reports import layout
-from app.pipelines.reports.function import make_handler
 from app.runtime.sqs_consumer import Handler
-
-
-@dataclass(frozen=True)
-class Names:
-    """Every name derives from one prefix, as in the Terraform stack."""
-
-    prefix: str
-
-    @classmethod
-    def for_env(cls, env: str = "local", project: str = "orders-pipeline") -> Names:
-        return cls(f"{project}-{env}")
-
-    @property
-    def input_bucket(self) -> str:
-        return f"{self.prefix}-input"
-
-    @property
-    def output_bucket(self) -> str:
-        return f"{self.prefix}-output"
-
-    @property
-    def topic(self) -> str:
-        return f"{self.prefix}-landing"
-
-    @property
-    def queue(self) -> str:
-        return f"{self.prefix}-reports"
-
-    @property
-    def dlq(self) -> str:
-        return f"{self.prefix}-reports-dlq"
 
 
 @dataclass
@@ -68,12 +43,24 @@ class LocalStack:
     endpoint_url: str
     names: Names
     session: boto3.Session
-    queue_url: str
-    dlq_url: str
+    queue_urls: dict[str, str]  # queue name (DLQs included) -> URL
     visibility_timeout: int = 5
     max_receive_count: int = 5
     log_level: str = "ERROR"
-    pump: EventPump | None = None
+    pump: EventPump | None = None  # the reports function's
+    consumers: list[EventPump] = field(default_factory=list)  # the other functions'
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue_urls[self.names.reports_queue]
+
+    @property
+    def dlq_url(self) -> str:
+        return self.queue_urls[self.names.reports_dlq]
+
+    @property
+    def state_machine_arn(self) -> str:
+        return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.names.state_machine}"
 
     def client(self, service: str) -> Any:
         return _client(self.session, self.endpoint_url, service)
@@ -93,12 +80,14 @@ class LocalStack:
         pump: bool = True,
         log_level: str = "ERROR",
     ) -> Iterator[LocalStack]:
-        """Start the server, create the resources, run the pump; stop it all on exit.
+        """Start the server, create the resources, run the pumps; stop it all on exit.
 
         A port that cannot be bound (in use, privileged) raises OSError before anything starts.
-        maxReceiveCount defaults to 5, as the Terraform stack's. The default handler logs at ERROR
-        only: a laptop's console shows what the caller announces, not a JSON line per file
-        (and no EMF metrics lines: POWERTOOLS_METRICS_DISABLED is set while the stack runs).
+        maxReceiveCount defaults to 5, as the Terraform stack's. With pump=False nothing is
+        consumed until the caller starts pumps (make_pump, start_consumers). The default
+        handlers log at ERROR only: a laptop's console shows what the caller announces, not a
+        JSON line per file (and no EMF metrics lines: POWERTOOLS_METRICS_DISABLED is set while
+        the stack runs).
         """
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -109,18 +98,20 @@ class LocalStack:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         names = Names.for_env(env)
-        saved = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+        # The state machine's DynamoDB task calls this server: moto needs its port, and to be
+        # told to run executions (it only records them otherwise).
+        saved = {k: os.environ.get(k) for k in ("POWERTOOLS_METRICS_DISABLED", "MOTO_PORT")}
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines on a laptop's console
+        os.environ["MOTO_PORT"] = str(server.bound_port)
+        _execute_state_machines(True)
+        stack = None
         try:
-            queue_url, dlq_url = _create(
-                session, endpoint, names, visibility_timeout, max_receive_count
-            )
+            urls = _create(session, endpoint, names, visibility_timeout, max_receive_count)
             stack = cls(
                 endpoint,
                 names,
                 session,
-                queue_url,
-                dlq_url,
+                urls,
                 visibility_timeout=visibility_timeout,
                 max_receive_count=max_receive_count,
                 log_level=log_level,
@@ -128,16 +119,24 @@ class LocalStack:
             if pump:
                 stack.pump = stack.make_pump(handler, batch_size=batch_size, on_batch=on_batch)
                 stack.pump.start()
+                stack.start_consumers(batch_size=batch_size)
             yield stack
         finally:
-            if "stack" in locals() and stack.pump:
-                stack.pump.stop()
+            if stack is not None:
+                for running in [stack.pump, *stack.consumers]:
+                    if running is not None:
+                        running.stop()
             server.stop()
             _reset_moto()
-            if saved is None:
-                os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
-            else:
-                os.environ["POWERTOOLS_METRICS_DISABLED"] = saved
+            _execute_state_machines(False)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _telemetry(self, service: str) -> Telemetry:
+        return Telemetry(service, log_level=self.log_level)
 
     def make_pump(
         self,
@@ -147,21 +146,70 @@ class LocalStack:
         on_batch: BatchListener | None = None,
     ) -> EventPump:
         """An event pump on the reports queue; by default it runs the real reports handler."""
+        from app.pipelines.reports.function import make_handler
+
         fn = handler or make_handler(
             ReportsSettings(
                 self.names.output_bucket,
-                telemetry=Telemetry("orders-reports", log_level=self.log_level),
+                files_table=self.names.files_table,
+                telemetry=self._telemetry("orders-reports"),
             ),
             s3=self.client("s3"),
+            dynamodb=self.client("dynamodb"),
         )
+        return self._pump(self.names.reports_queue, fn, batch_size, on_batch)
+
+    def _pump(
+        self, queue: str, fn: Handler, batch_size: int, on_batch: BatchListener | None = None
+    ) -> EventPump:
+        function = queue.removesuffix("-continue")
         return EventPump(
             self.client("sqs"),
-            self.queue_url,
+            self.queue_urls[queue],
             fn,
-            self.names.queue,
+            function,
             batch_size=batch_size,
             on_batch=on_batch,
         )
+
+    def start_consumers(
+        self,
+        *,
+        batch_size: int = 10,
+        on_batch: Callable[[str, list[dict[str, Any]], set[str]], None] | None = None,
+    ) -> None:
+        """Pumps for the registry and loader functions (their real handlers); `on_batch` is
+        told each function's batches (its name first)."""
+        from app.pipelines.file_registry.function import make_handler as registry
+        from app.pipelines.table_loader.function import make_handler as loader
+
+        names = self.names
+        registry_fn = registry(
+            RegistrySettings(self.state_machine_arn, self._telemetry("orders-registry")),
+            stepfunctions=self.client("stepfunctions"),
+        )
+        loader_fn = loader(
+            LoaderSettings(
+                names.rows_table,
+                names.files_table,
+                self.queue_urls[names.queue("loader-continue")],
+                telemetry=self._telemetry("orders-loader"),
+            ),
+            s3=self.client("s3"),
+            dynamodb=self.client("dynamodb"),
+            sqs=self.client("sqs"),
+        )
+        for queue, fn in (
+            (names.queue("registry"), registry_fn),
+            (names.queue("loader"), loader_fn),
+            (names.queue("loader-continue"), loader_fn),
+        ):
+            listener = None
+            if on_batch is not None:
+                listener = functools.partial(on_batch, queue.removesuffix("-continue"))
+            pump = self._pump(queue, fn, batch_size, listener)
+            pump.start()
+            self.consumers.append(pump)
 
     # ------------------------------------------------------------------ conveniences
 
@@ -227,6 +275,27 @@ class LocalStack:
             for key in keys
         }
 
+    def file_record(self, key: str, bucket: str | None = None) -> FileRecord | None:
+        """The registry's record of s3://bucket/key (the input bucket by default)."""
+        name = f"{bucket or self.names.input_bucket}/{key}"
+        return FileLedger(self.client("dynamodb"), self.names.files_table).get(name)
+
+    def rows_loaded(self, key: str, bucket: str | None = None) -> list[int]:
+        """The row numbers the rows table holds for s3://bucket/key, in order."""
+        source = f"{bucket or self.names.input_bucket}/{key}"
+        pages = (
+            self.client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.names.rows_table,
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "source", "#r": "row"},
+                ExpressionAttributeValues={":s": {"S": source}},
+                ProjectionExpression="#r",
+            )
+        )
+        return [int(item["row"]["N"]) for page in pages for item in page.get("Items", [])]
+
 
 def _client(session: boto3.Session, endpoint: str, service: str) -> Any:
     return session.client(  # type: ignore[call-overload]
@@ -240,9 +309,14 @@ def _create(
     names: Names,
     visibility_timeout: int,
     max_receive_count: int,
-) -> tuple[str, str]:
-    s3, sns, sqs = (_client(session, endpoint, service) for service in ("s3", "sns", "sqs"))
-    for bucket in (names.input_bucket, names.output_bucket):
+) -> dict[str, str]:
+    """Every resource of app.local.topology; returns the URL of every queue by name."""
+    s3, sns, sqs, dynamodb, sfn, iam = (
+        _client(session, endpoint, service)
+        for service in ("s3", "sns", "sqs", "dynamodb", "stepfunctions", "iam")
+    )
+    for role in topology.BUCKETS:
+        bucket = names.bucket(role)
         s3.create_bucket(Bucket=bucket)
         s3.put_public_access_block(
             Bucket=bucket,
@@ -253,40 +327,87 @@ def _create(
                 "RestrictPublicBuckets": True,
             },
         )
-    dlq_url = sqs.create_queue(QueueName=names.dlq)["QueueUrl"]
-    dlq_arn = _queue_arn(sqs, dlq_url)
-    queue_url = sqs.create_queue(
-        QueueName=names.queue,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
-            ),
-        },
-    )["QueueUrl"]
+    for table in topology.TABLES:
+        dynamodb.create_table(
+            TableName=names.table(table.name),
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": name, "KeyType": kind}
+                for (name, _), kind in zip(table.key, ("HASH", "RANGE"), strict=False)
+            ],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table.key],
+        )
+    urls: dict[str, str] = {}
     topic_arn = sns.create_topic(Name=names.topic)["TopicArn"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=_queue_arn(sqs, queue_url),
-        Attributes={"RawMessageDelivery": "true"},
+    for consumer in topology.CONSUMERS:
+        for role in (consumer.name, *consumer.extra_queues):
+            dlq_url = sqs.create_queue(QueueName=names.dlq(role))["QueueUrl"]
+            redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url)}
+            redrive["maxReceiveCount"] = str(max_receive_count)
+            urls[names.dlq(role)] = dlq_url
+            urls[names.queue(role)] = sqs.create_queue(
+                QueueName=names.queue(role),
+                Attributes={
+                    "VisibilityTimeout": str(visibility_timeout),
+                    "RedrivePolicy": json.dumps(redrive),
+                },
+            )["QueueUrl"]
+        buckets = [names.bucket(role) for role in consumer.buckets]
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=_queue_arn(sqs, urls[names.queue(consumer.name)]),
+            Attributes={
+                "RawMessageDelivery": "true",
+                "FilterPolicyScope": "MessageBody",
+                "FilterPolicy": json.dumps({"Records": {"s3": {"bucket": {"name": buckets}}}}),
+            },
+        )
+    for role in topology.LANDING_BUCKETS:
+        s3.put_bucket_notification_configuration(
+            Bucket=names.bucket(role),
+            NotificationConfiguration={
+                "TopicConfigurations": [
+                    # Every created object, no suffix filter: each function decides what it
+                    # reads (.csv in any case, .csv.gz) and says why it ignores anything else.
+                    {"TopicArn": topic_arn, "Events": ["s3:ObjectCreated:*"]}
+                ]
+            },
+        )
+    role_arn = iam.create_role(
+        RoleName=names.state_machine,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    sfn.create_state_machine(
+        name=names.state_machine,
+        type="STANDARD",
+        roleArn=role_arn,
+        definition=state_machine_definition(names.files_table),
     )
-    s3.put_bucket_notification_configuration(
-        Bucket=names.input_bucket,
-        NotificationConfiguration={
-            "TopicConfigurations": [
-                # Every created object, no suffix filter: the function decides what it reads
-                # (.csv in any case, .csv.gz) and says why it ignores anything else.
-                {"TopicArn": topic_arn, "Events": ["s3:ObjectCreated:*"]}
-            ]
-        },
-    )
-    return queue_url, dlq_url
+    return urls
 
 
 def _queue_arn(sqs: Any, url: str) -> str:
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attrs["Attributes"]["QueueArn"])
+
+
+def _execute_state_machines(enabled: bool) -> None:
+    """moto runs a state machine's tasks only when configured to (a process-wide setting)."""
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"] = {"execute_state_machine": enabled}
 
 
 def _reset_moto() -> None:

@@ -14,6 +14,10 @@ than MAX_ROW_BYTES, fails the file ("malformed_csv", naming the line where it op
 
 Line numbers in messages count line ends as an editor does (LF, CRLF, CR), the first line
 being 1; they differ from record numbers when quoted fields hold line ends.
+
+A reader can also start mid-file (`resume_at`, a `position` an earlier reader reported): the
+stream then begins at that record, with no header and no BOM, and offsets and line numbers
+in messages still count from the start of the file.
 """
 
 from __future__ import annotations
@@ -124,7 +128,10 @@ class RecordReader:
         on_bytes: Callable[[int], None] | None = None,
         block_size: int | None = None,
         max_row_bytes: int | None = None,
+        resume_at: tuple[int, int] | None = None,
     ) -> None:
+        """`resume_at`: (file offset, line number) of the record the stream starts at, as
+        `position` gave it; the stream holds records only (call chunks(), not header())."""
         self._stream = stream
         self._on_bytes = on_bytes or (lambda _n: None)
         self._block_size = block_size or BLOCK_SIZE
@@ -142,6 +149,17 @@ class RecordReader:
         self._line = 1  # line number where it starts
         self._ready: Chunk | None = None  # whole records read with the header
         self._carry = b""  # a byte read ahead (to see whether a CR is followed by LF)
+        self._position = (0, 1)  # file offset and line of the next record not handed on
+        if resume_at is not None:
+            self._started = True  # mid-file: no BOM to look for
+            self._offset, self._line = resume_at
+            self._position = resume_at
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(file offset, line number) of the next record not yet handed on: where a reader
+        given `resume_at` would continue."""
+        return self._position
 
     # ------------------------------------------------------------------ reading blocks
 
@@ -335,6 +353,7 @@ class RecordReader:
                 if self._state.inside:
                     raise self._fail_open_quote()
                 text = b"".join(self._pending)
+                self._position = (self._bom + len(text), self._line + self._pending_lines)
                 self._pending, self._pending_size, self._pending_lines = [], 0, 0
                 return _fields(text, self._line)
             togglers = self._scan(block)
@@ -342,7 +361,9 @@ class RecordReader:
             ends = self._record_ends(block, togglers)
             if len(ends):
                 self._check_length(int(ends[0]))
-                header = _fields(self._take(block, int(ends[0])), 1)
+                taken = self._take(block, int(ends[0]))
+                header = _fields(taken, 1)
+                self._position = (self._bom + len(taken), self._line)
                 if len(ends) > 1:  # whole records follow: hand them on first
                     rest = self._pending[0]
                     self._pending, self._pending_size, self._pending_lines = [], 0, 0
@@ -356,16 +377,22 @@ class RecordReader:
     def chunks(self) -> Iterator[Chunk]:
         """The records after the header, in runs of about BLOCK_SIZE bytes."""
         if self._ready is not None:
-            yield self._ready
-            self._ready = None
+            ready, self._ready = self._ready, None
+            self._position = (self._position[0] + len(ready.data), self._line)
+            yield ready
         while True:
             block = self._block()
             if not block:
                 if self._state.inside:
                     raise self._fail_open_quote()
                 if self._pending:
-                    yield Chunk(b"".join(self._pending), self._line)
+                    last = Chunk(b"".join(self._pending), self._line)
+                    self._position = (
+                        self._position[0] + len(last.data),
+                        self._line + self._pending_lines,
+                    )
                     self._pending, self._pending_size = [], 0
+                    yield last
                 return
             togglers = self._scan(block)
             self._offset += len(block)
@@ -376,7 +403,9 @@ class RecordReader:
             end = self._last_end(block, togglers)
             if end:
                 line = self._line
-                yield Chunk(self._take(block, end), line)
+                data = self._take(block, end)
+                self._position = (self._position[0] + len(data), self._line)
+                yield Chunk(data, line)
             else:
                 self._keep(block)
                 if self._pending_size > self._max_row:

@@ -74,4 +74,11 @@ class Consumer:
             )
             return dict(response)
 
-        return handler
+        def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                result: dict[str, Any] = handler(event, context)
+                return result
+            finally:  # flushed by now; with metrics disabled (locally) Powertools keeps them
+                self.metrics.clear_metrics()
+
+        return lambda_handler

@@ -23,7 +23,12 @@ CLI = str(BIN / "orders-pipeline")
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
 INPUT_BUCKET = "orders-pipeline-local-input"
 OUTPUT_BUCKET = "orders-pipeline-local-output"
+PARTNER_FEED_BUCKET = "orders-pipeline-local-partner-feed"
+FILES_TABLE = "orders-pipeline-local-files"
+ROWS_TABLE = "orders-pipeline-local-rows"
 ANNOUNCE = re.compile(r"(processed|rejected|ignored|skipped|retry|failed) (.+?): ")
+# What the registry and the loader say of an upload (the reports function's lines are ANNOUNCE).
+CONSUMER = re.compile(r"(registered|loaded|loading|load failed|retry) (.+?)(?:: | in )")
 
 
 def path_without_aws() -> str:
@@ -45,6 +50,7 @@ class LocalProcess:
             env=env,
         )
         self.lines: list[str] = []
+        self.consumer_lines: list[str] = []  # the registry's and the loader's, kept apart
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.intro = self.until(lambda line: "Ctrl-C" in line, timeout=60)
@@ -75,7 +81,8 @@ class LocalProcess:
                 return read
 
     def announced(self, *keys: str, timeout: float = 60) -> list[str]:
-        """Every line read until each key had its line (`<what> <key>: ...`)."""
+        """Every line read until each key had its reports line (`<what> <key>: ...`), but the
+        registry's and the loader's lines (see consumer_lines)."""
         waiting = set(keys)
 
         def last(line: str) -> bool:
@@ -84,16 +91,47 @@ class LocalProcess:
                 waiting.discard(found.group(2))
             return not waiting
 
-        return self.until(last, timeout)
+        return self._reports_only(self.until(last, timeout))
+
+    def consumers_announced(self, *lines: str, timeout: float = 60) -> list[str]:
+        """The registry's and the loader's lines, once each of `lines` was printed."""
+        deadline = time.monotonic() + timeout
+        while not set(lines) <= set(self.consumer_lines):
+            self._reports_only(self.until(lambda _line: True, deadline - time.monotonic()))
+        return self.consumer_lines
+
+    def _reports_only(self, lines: list[str]) -> list[str]:
+        others = [line for line in lines if CONSUMER.match(line) and not ANNOUNCE.match(line)]
+        self.consumer_lines.extend(others)
+        return [line for line in lines if line not in others]
 
     def s3(self) -> Any:
+        return self.client("s3")
+
+    def client(self, service: str) -> Any:
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+    def wait_for_item(
+        self, table: str, name: str, *attributes: str, timeout: float = 10
+    ) -> dict[str, Any]:
+        """The files-table item of `name` once it has `attributes` (the landing record's
+        Status at least): each consumer adds its own, in any order."""
+        dynamodb = self.client("dynamodb")
+        deadline = time.monotonic() + timeout
+        wanted = {"Status", *attributes}
+        while True:
+            item = dynamodb.get_item(TableName=table, Key={"FileName": {"S": name}}).get("Item")
+            if item and wanted <= item.keys():
+                return dict(item)
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name}: no item with {sorted(wanted)} after {timeout}s: {item}")
+            time.sleep(0.1)
 
     def stop(self) -> tuple[int, str]:
         """Ctrl-C; the exit status and everything printed after the last line read."""
@@ -104,7 +142,7 @@ class LocalProcess:
         while (line := self._queue.get(timeout=10)) is not None:
             rest.append(line)
         self.lines.extend(rest)
-        return self.proc.returncode, "".join(rest)
+        return self.proc.returncode, "".join(self._reports_only(rest))
 
 
 @pytest.fixture

@@ -18,6 +18,15 @@ def test_demo_prints_the_three_answers() -> None:
     assert re.search(r"│ Furniture +│ Same Day +│ +2 │", out)
     assert re.search(r"│ Furniture +│ Standard Class +│ +2 │", out)
     assert re.search(r"│ Office Supplies │ Binders +│ +3 │", out)
+    # the same upload, as the file registry and the table loader recorded it
+    size = (ROOT / "assessment_assets" / "sample_orders.csv").stat().st_size
+    assert f"  orders-pipeline-local-input/sample_orders.csv: {size} bytes, ETag " in out
+    assert re.search(r"  reports: ok \(_manifests/dt=\d{4}-\d\d-\d\d/sample_orders\.json\)\n", out)
+    assert "  loader: loaded, 20 rows loaded\n" in out
+    assert (
+        "rows table (orders-pipeline-local-rows): 20 items under "
+        "orders-pipeline-local-input/sample_orders.csv, rows 2..21\n"
+    ) in out
     assert result.stderr == ""
 
 

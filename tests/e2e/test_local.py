@@ -10,13 +10,17 @@ import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import (
     BIN,
     CLI,
+    FILES_TABLE,
     INPUT_BUCKET,
     OUTPUT_BUCKET,
+    PARTNER_FEED_BUCKET,
     ROOT,
+    ROWS_TABLE,
     SAMPLE,
     LocalProcess,
     path_without_aws,
@@ -128,3 +132,50 @@ def test_busy_port_exits_1_with_its_message() -> None:
         f"error: cannot listen on 127.0.0.1:{port}: the port is in use by another program; "
         "stop it, or choose another port with --port (--port 0 picks a free one)\n"
     )
+
+
+def test_one_upload_reaches_all_three_consumers(start_local: Start) -> None:
+    """The registry records it (with the reports' and the loader's outcomes), the loader
+    writes one item per record, and a shorter re-upload leaves exactly its rows."""
+    local = start_local()
+    s3 = local.s3()
+    s3.upload_file(str(SAMPLE), INPUT_BUCKET, "sample_orders.csv")
+    assert local.announced("sample_orders.csv")[-1] == processed("sample_orders.csv")
+    assert set(
+        local.consumers_announced(
+            f"registered sample_orders.csv in {FILES_TABLE}\n",
+            f"loaded sample_orders.csv: 20 rows into {ROWS_TABLE}\n",
+        )
+    ) == {
+        f"registered sample_orders.csv in {FILES_TABLE}\n",
+        f"loaded sample_orders.csv: 20 rows into {ROWS_TABLE}\n",
+    }
+    dynamodb = local.client("dynamodb")
+    name = f"{INPUT_BUCKET}/sample_orders.csv"
+    item = local.wait_for_item(FILES_TABLE, name, "Reports", "Status")
+    assert item["Size"] == {"N": str(SAMPLE.stat().st_size)}
+    assert item["Reports"] == {"S": "ok"}
+    assert item["RowsLoaded"] == {"N": "20"}
+    assert rows_of(dynamodb, name) == list(range(2, 22))
+
+    short = b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[:6])  # header + 5 records
+    s3.put_object(Bucket=INPUT_BUCKET, Key="sample_orders.csv", Body=short)
+    local.consumers_announced(f"loaded sample_orders.csv: 5 rows into {ROWS_TABLE}\n")
+    assert rows_of(dynamodb, name) == list(range(2, 7))
+
+    s3.put_object(Bucket=PARTNER_FEED_BUCKET, Key="customers_20220130.csv", Body=b"id\n1\n")
+    local.consumers_announced(
+        f"registered s3://{PARTNER_FEED_BUCKET}/customers_20220130.csv in {FILES_TABLE}\n"
+    )
+    landed = local.wait_for_item(FILES_TABLE, f"{PARTNER_FEED_BUCKET}/customers_20220130.csv")
+    assert landed["Status"] == {"S": "landed"}
+
+
+def rows_of(dynamodb: Any, source: str) -> list[int]:
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=ROWS_TABLE,
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "source"},
+        ExpressionAttributeValues={":s": {"S": source}},
+    )
+    return [int(item["row"]["N"]) for page in pages for item in page["Items"]]

@@ -1,0 +1,43 @@
+"""Part of an S3 object, at the version an event names: a GET with a Range and If-Match.
+
+The table loader continues a long file from a byte offset. The errors are those of
+s3.open_object (missing object, replaced upload -> Superseded), which does the GET here.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from app.adapters.s3 import open_object
+from app.core.objects import Opened
+
+
+class _Ranged:
+    """A client whose get_object asks for a byte range (the rest of the call is open_object's)."""
+
+    def __init__(self, client: Any, byte_range: str) -> None:
+        self.client = client
+        self.byte_range = byte_range
+
+    def get_object(self, **kwargs: Any) -> Any:
+        return self.client.get_object(Range=self.byte_range, **kwargs)
+
+
+def open_range(
+    client: Any, bucket: str, key: str, etag: str | None, start: int, end: int | None = None
+) -> Opened:
+    """Bytes start..end-1 of the object (to its end when `end` is None), streamed.
+
+    The range starts one byte early and that byte is dropped: a load that stopped exactly at
+    the end of the object then still gets an answer to its If-Match (an empty rest), where a
+    range starting at the end would be refused (416) before the ETag is looked at.
+    """
+    if end is not None and end <= start:
+        return Opened(io.BytesIO(b""), etag=etag, size=0)
+    early = 1 if start > 0 else 0
+    last = "" if end is None else str(end - 1)
+    opened = open_object(_Ranged(client, f"bytes={start - early}-{last}"), bucket, key, etag)
+    if early:
+        opened.stream.read(1)
+    return opened
