@@ -44,8 +44,9 @@ fmt: setup
 test: lint ## everything CI runs: lint, types, unit, functional, infra, e2e
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-bench: setup ## benchmarks; writes docs/benchmarks.md (BENCH_ARGS=--rows-10m for 10M rows)
+bench: setup ## benchmarks; writes docs/benchmarks.md (BENCH_ARGS=--rows-10m for 10M rows) and docs/benchmarks-loader.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.loader_throughput --rows 1000000 --validation off,on --output docs/benchmarks-loader.md
 
 clean:
 	rm -rf $(VENV) $(BOOT) tools/checkov/.venv .pytest_cache .mypy_cache .ruff_cache

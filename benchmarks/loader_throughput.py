@@ -285,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--validation", default="off,on", help="off, on, or off,on")
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--output", type=Path, help="also write the lines to this markdown file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--records", type=int, help=argparse.SUPPRESS)
@@ -310,11 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = Path(generated.stdout.strip().splitlines()[-1])
     records = _records(path)
     size_mb = path.stat().st_size / (1 << 20)
-    print(
+    report = [
         f"file: {path.name}, {records:,} records, {size_mb:.1f} MiB; "
         f"moto_server in its own process; {os.cpu_count()} CPUs; "
         f"{rows_table.CONCURRENCY} batches of {BATCH} in flight"
-    )
+    ]
+    print(report[0])
     results = []
     for validation in args.validation.split(","):
         child = subprocess.run(
@@ -337,18 +339,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         result = json.loads(child.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(_line(result), flush=True)
+        report.append(_line(result))
+        print(report[-1], flush=True)
     if len(results) == 2:
         on = next(r for r in results if r["validation"] == "on")
         off = next(r for r in results if r["validation"] == "off")
         saved = 1 - off["client_cpu_s"] / on["client_cpu_s"]
-        print(
+        report.append(
             f"parameter validation: {saved:.0%} of the client's CPU; "
             f"wall {on['wall_s'] / off['wall_s']:.2f}x with it"
         )
+        print(report[-1])
     if not args.no_explain:
         for line in explain(path):
+            report.append(line)
             print(line)
+    if args.output:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        args.output.write_text(
+            "# Table loader throughput\n\n"
+            f"`make bench` (`python -m benchmarks.loader_throughput --rows {args.rows}`); "
+            f"load average at the end: {load}. The loader's real code (reader, items, "
+            "BatchWriteItem writer) against a moto server in its own process.\n\n"
+            "```\n" + "\n".join(report) + "\n```\n",
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -62,7 +62,7 @@ class Result:
 
 def result(stack: LocalStack, delivery: Delivery) -> Result:
     """Read at the exact key the function writes for this event (its dt, its source)."""
-    from app.pipelines.reports.layout import input_format
+    from app.orders_csv.inputs import input_format
     from app.pipelines.reports.manifest import Manifest
 
     ref = delivery.ref

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.orders_csv.inputs import input_format
 from app.pipelines.reports.layout import (
     MAX_SOURCE_BYTES,
     OUTPUT_PREFIXES,
-    input_format,
     output_set,
     source_name,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.adapters.clients import client
+from app.adapters.clients import Clients
 from app.adapters.stepfunctions import start_execution
 from app.core.objects import ObjectRef
 from app.core.settings import RegistrySettings
@@ -24,17 +24,12 @@ __all__ = ["Handler", "make_handler"]
 def make_handler(settings: RegistrySettings, stepfunctions: Any | None = None) -> Handler:
     consumer = Consumer(settings.telemetry)
     log, count = consumer.logger, consumer.count
-    clients = {"stepfunctions": stepfunctions}
-
-    def sfn() -> Any:  # boto3 and its models load on first use (cold start)
-        if clients["stepfunctions"] is None:
-            clients["stepfunctions"] = client("stepfunctions")
-        return clients["stepfunctions"]
+    aws = Clients({"stepfunctions": stepfunctions})
 
     def register(ref: ObjectRef, context: Any) -> None:
         record = landing_input(ref, received_at=dt.datetime.now(dt.UTC))
         name = execution_name(ref)
-        if start_execution(sfn(), settings.state_machine_arn, name, record.dumps()):
+        if start_execution(aws("stepfunctions"), settings.state_machine_arn, name, record.dumps()):
             count("FilesRegistered")
             log.info("registration started", extra={"execution": name, "etag": record.etag})
         else:

@@ -8,12 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from app.adapters.clients import client
+from app.adapters.clients import Clients
 from app.adapters.dynamodb import FileLedger
 from app.adapters.s3 import BucketSink, S3StateStore, open_object
 from app.core import ordering
 from app.core.objects import ObjectRef
 from app.core.settings import ReportsSettings
+from app.orders_csv.inputs import input_format
 from app.pipelines.reports import layout, service
 from app.runtime.sqs_consumer import Consumer, Handler
 
@@ -25,17 +26,12 @@ def make_handler(
 ) -> Handler:
     consumer = Consumer(settings.telemetry)
     log, count = consumer.logger, consumer.count
-    clients = {"s3": s3, "dynamodb": dynamodb}
-
-    def aws(service_name: str) -> Any:  # boto3 and its models load on first use (cold start)
-        if clients[service_name] is None:
-            clients[service_name] = client(service_name)
-        return clients[service_name]
+    aws = Clients({"s3": s3, "dynamodb": dynamodb})
 
     def process_object(ref: ObjectRef, context: Any) -> None:
         assert ref.bucket is not None
         bucket = ref.bucket
-        if layout.input_format(ref.key) is None:
+        if input_format(ref.key) is None:
             count("FilesIgnored")
             log.info("ignored: the key does not end in .csv or .csv.gz (any letter case)")
             return

@@ -18,19 +18,6 @@ _HASHED_TAIL = 18  # "~h" + 16 hex digits of the key's SHA-256
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
-def input_format(key: str) -> str | None:
-    """ "csv", "csv.gz" (gzip-compressed CSV), or None for a key the pipeline does not read.
-
-    The suffix is matched in any letter case: partners upload `ORDERS.CSV` too.
-    """
-    lowered = key.lower()
-    if lowered.endswith(".csv"):
-        return "csv"
-    if lowered.endswith(".csv.gz"):
-        return "csv.gz"
-    return None
-
-
 def source_name(key: str) -> str:
     """Name the outputs of one input key.
 

@@ -98,23 +98,25 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
-        source = data["source"]
+        """Lenient: what a manifest omits (an older version wrote fewer fields) is left empty."""
+        source = data.get("source") or {}
         rows = data.get("rows")
+        status: Status = "ok" if data.get("status") == "ok" else "failed"
         return cls(
             source=Source(
                 source.get("bucket"),
-                source["key"],
+                str(source.get("key", "")),
                 source.get("etag"),
                 source.get("size"),
                 source.get("sequencer"),
                 source.get("version_id"),
             ),
-            dt=data["dt"],
-            engine=data.get("engine", ""),
-            status=data["status"],
+            dt=str(data.get("dt", "")),
+            engine=str(data.get("engine", "")),
+            status=status,
             outputs=list(data.get("outputs", [])),
-            total_seconds=float(data.get("timings", {}).get("total_seconds", 0.0)),
-            rows=Rows(rows["read"], rows["rejected"]) if rows else None,
+            total_seconds=float((data.get("timings") or {}).get("total_seconds", 0.0)),
+            rows=Rows(int(rows["read"]), int(rows["rejected"])) if rows else None,
             bytes_read=data.get("bytes_read"),
             columns=dict(data.get("columns") or {}),
             error=data.get("error"),

@@ -9,20 +9,18 @@ and the manifest is written last, so its presence means "complete, and describes
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import io
 import json
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app.core import ordering
 from app.core.errors import FileError, Superseded
 from app.core.objects import ObjectRef, Opened
+from app.orders_csv.inputs import input_format, readable
 from app.pipelines.reports import layout
 from app.pipelines.reports.manifest import Manifest, Rows, Source
 
@@ -113,7 +111,7 @@ def _replace_outputs(
         )
         sink.delete(layout.manifest_key(date, source))  # the old set is no longer "complete"
         with opened.stream as raw, tempfile.TemporaryDirectory(prefix="orders-") as work:
-            stream, progress = _readable(raw, layout.input_format(ref.key), on_bytes)
+            stream, progress = readable(raw, input_format(ref.key), on_bytes)
             result = engine.run(stream, progress, workdir=Path(work))
             for report, frame in result.reports.items():
                 written.append(layout.report_key(report, date, source))
@@ -160,57 +158,6 @@ def _delete_stale(sink: Sink, date: dt.date, source: str, written: list[str]) ->
     for key in layout.output_set(date, source):
         if key not in written:
             sink.delete(key)
-
-
-class _Counting(io.RawIOBase):
-    """Counts the bytes read from the store (compressed, for .csv.gz): honest progress."""
-
-    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
-        self.raw = raw
-        self.on_bytes = on_bytes
-        self.total = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.raw.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        self.total += len(chunk)
-        if chunk and self.on_bytes:
-            self.on_bytes(self.total)
-        return len(chunk)
-
-
-class _Gunzip(io.RawIOBase):
-    """gzip decompressed on the fly; a corrupt or cut archive is a bad file, not a crash."""
-
-    def __init__(self, raw: io.RawIOBase) -> None:
-        self.inner = gzip.GzipFile(fileobj=raw, mode="rb")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            return self.inner.readinto(buffer)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise FileError(
-                "invalid_gzip", f"the file is not a complete gzip archive: {exc}"
-            ) from exc
-
-
-def _readable(
-    raw: IO[bytes], fmt: str | None, on_bytes: Callable[[int], None] | None
-) -> tuple[IO[bytes], Callable[[int], None] | None]:
-    """The stream the engine reads, and the progress callback the engine should call.
-
-    A plain CSV goes to the engine as it is (the engine counts its bytes); a .csv.gz is
-    decompressed on the fly, and progress counts the compressed bytes read from the store.
-    """
-    if fmt == "csv.gz":
-        return io.BufferedReader(_Gunzip(_Counting(raw, on_bytes)), 1 << 20), None
-    return raw, on_bytes
 
 
 def _json(body: dict[str, Any]) -> bytes:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import IO, Any
 
-from app.adapters.clients import client
+from app.adapters.clients import Clients
 from app.adapters.dynamodb import FileLedger, LedgerLock
 from app.adapters.queues import ContinueQueue
 from app.adapters.ranged import open_range
@@ -22,8 +22,7 @@ from app.core.errors import FileError
 from app.core.objects import ObjectRef
 from app.core.ordering import Guard
 from app.core.settings import LoaderSettings
-from app.pipelines.reports import layout
-from app.pipelines.reports.service import _readable
+from app.orders_csv.inputs import input_format, readable
 from app.pipelines.table_loader.load import Continuation, Job, Loader, Stream
 from app.runtime.sqs_consumer import Body, Consumer, Handler
 
@@ -44,18 +43,10 @@ def make_handler(
     """`block_size`: the reader's (a chunk, and the checkpoint granularity); tests shrink it."""
     consumer = Consumer(settings.telemetry)
     log, count = consumer.logger, consumer.count
-    clients: dict[str, Any] = {"s3": s3, "dynamodb": dynamodb, "sqs": sqs, "rows": dynamodb}
-    factories: dict[str, Callable[[], Any]] = {
-        "s3": lambda: client("s3"),
-        "dynamodb": lambda: client("dynamodb"),
-        "sqs": lambda: client("sqs"),
-        "rows": lambda: rows_client(validate=False),  # items are valid by construction
-    }
-
-    def aws(name: str) -> Any:  # boto3 and its models load on first use (cold start)
-        if clients[name] is None:
-            clients[name] = factories[name]()
-        return clients[name]
+    aws = Clients(
+        {"s3": s3, "dynamodb": dynamodb, "sqs": sqs, "rows": dynamodb},
+        rows=lambda: rows_client(validate=False),  # items are valid by construction
+    )
 
     def run(job: Job, context: Any) -> None:
         files = aws("dynamodb")
@@ -97,7 +88,7 @@ def make_handler(
             log.info("loaded", extra={**details, "deleted": outcome.deleted})
 
     def process_object(ref: ObjectRef, context: Any) -> None:
-        if layout.input_format(ref.key) is None:
+        if input_format(ref.key) is None:
             count("FilesIgnored")
             log.info("ignored: the key does not end in .csv or .csv.gz (any letter case)")
             return
@@ -128,12 +119,12 @@ class S3Object:
         self.bucket = ref.bucket
         self.key = ref.key
         self.etag = ref.etag
-        self.format = layout.input_format(ref.key)
+        self.format = input_format(ref.key)
 
     def open(self, start: int = 0, end: int | None = None) -> Stream:
         if self.format == "csv.gz":
             raw = open_object(self.s3, self.bucket, self.key, self.etag).stream
-            stream, _ = _readable(raw, "csv.gz", None)
+            stream, _ = readable(raw, "csv.gz", None)
             plain = _Both(stream, raw)
             _skip(plain, start)
             return plain
