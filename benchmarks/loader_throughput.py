@@ -47,6 +47,7 @@ import psutil
 
 from app.adapters import rows_table
 from app.adapters.rows_table import BATCH
+from app.local import topology
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -118,24 +119,8 @@ def _clients(endpoint: str, validate: bool) -> dict[str, Any]:
 def _create(clients: dict[str, Any]) -> str:
     clients["s3"].create_bucket(Bucket=BUCKET)
     ddb = clients["dynamodb"]
-    ddb.create_table(
-        TableName=ROWS_TABLE,
-        KeySchema=[
-            {"AttributeName": "source", "KeyType": "HASH"},
-            {"AttributeName": "row", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "source", "AttributeType": "S"},
-            {"AttributeName": "row", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.create_table(
-        TableName=FILES_TABLE,
-        KeySchema=[{"AttributeName": "FileName", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "FileName", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ddb.create_table(**topology.ROWS.definition(ROWS_TABLE))
+    ddb.create_table(**topology.FILES.definition(FILES_TABLE))
     url: str = clients["sqs"].create_queue(QueueName="orders-pipeline-bench-loader-continue")[
         "QueueUrl"
     ]

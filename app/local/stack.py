@@ -328,15 +328,7 @@ def _create(
             },
         )
     for table in topology.TABLES:
-        dynamodb.create_table(
-            TableName=names.table(table.name),
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": name, "KeyType": kind}
-                for (name, _), kind in zip(table.key, ("HASH", "RANGE"), strict=False)
-            ],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table.key],
-        )
+        dynamodb.create_table(**table.definition(names.table(table.name)))
     urls: dict[str, str] = {}
     topic_arn = sns.create_topic(Name=names.topic)["TopicArn"]
     for consumer in topology.CONSUMERS:

@@ -7,6 +7,7 @@ The embedded AWS (app.local.stack) is built from this; the CLI and the tests rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PROJECT = "orders-pipeline"
 
@@ -33,11 +34,24 @@ class Table:
     name: str
     key: tuple[tuple[str, str], ...]  # (attribute, S|N): the partition key, then the sort key
 
+    def definition(self, name: str) -> dict[str, Any]:
+        """The arguments of DynamoDB's CreateTable for this table under `name` (on demand)."""
+        return {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": attribute, "KeyType": kind}
+                for (attribute, _), kind in zip(self.key, ("HASH", "RANGE"), strict=False)
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in self.key
+            ],
+        }
 
-TABLES = (
-    Table("files", (("FileName", "S"),)),
-    Table("rows", (("source", "S"), ("row", "N"))),
-)
+
+FILES = Table("files", (("FileName", "S"),))
+ROWS = Table("rows", (("source", "S"), ("row", "N")))
+TABLES = (FILES, ROWS)
 BUCKETS = ("input", "output", "partner-feed")
 LANDING_BUCKETS = ("input", "partner-feed")  # their uploads are published on the landing topic
 

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from app.adapters.dynamodb import FileLedger, FileRecord
 from app.core.objects import ObjectRef
 from app.core.settings import RegistrySettings, Telemetry
+from app.local import topology
 from app.local.pump import EventPump, LambdaContext
 from app.local.server import LoopbackServer
 from app.pipelines.file_registry.function import make_handler
@@ -103,12 +104,7 @@ def aws() -> Iterator[Aws]:
         set_moto_config(endpoint, execute=True)  # before the state machine is created
         try:
             setup = Aws(endpoint, "")
-            setup.client("dynamodb").create_table(
-                TableName=TABLE,
-                KeySchema=[{"AttributeName": "FileName", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "FileName", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            setup.client("dynamodb").create_table(**topology.FILES.definition(TABLE))
             arn = setup.client("stepfunctions").create_state_machine(
                 name="orders-pipeline-test-registry",
                 definition=state_machine_definition(TABLE),

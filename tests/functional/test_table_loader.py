@@ -24,6 +24,7 @@ from app.adapters.clients import CLIENT_CONFIG
 from app.adapters.rows_table import RowsTable
 from app.core.errors import TransientError
 from app.core.settings import LoaderSettings, Telemetry
+from app.local import topology
 from app.local.pump import LambdaContext
 from app.local.server import LoopbackServer
 from app.pipelines.table_loader.function import make_handler
@@ -66,24 +67,8 @@ def aws() -> Iterator[Aws]:
         env = Aws(f"http://127.0.0.1:{server.bound_port}", session, "")
         env.client("s3").create_bucket(Bucket=BUCKET)
         ddb = env.client("dynamodb")
-        ddb.create_table(
-            TableName=ROWS,
-            KeySchema=[
-                {"AttributeName": "source", "KeyType": "HASH"},
-                {"AttributeName": "row", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "source", "AttributeType": "S"},
-                {"AttributeName": "row", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.create_table(
-            TableName=FILES,
-            KeySchema=[{"AttributeName": "FileName", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "FileName", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb.create_table(**topology.ROWS.definition(ROWS))
+        ddb.create_table(**topology.FILES.definition(FILES))
         env.queue_url = env.client("sqs").create_queue(QueueName="loader-continue")["QueueUrl"]
         yield env
     finally:

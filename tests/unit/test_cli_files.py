@@ -14,6 +14,7 @@ import pytest
 from app.adapters.dynamodb import FileLedger
 from app.cli import console, main
 from app.core.objects import ObjectRef
+from app.local import topology
 from app.local.server import LoopbackServer
 
 TABLE = "orders-pipeline-local-files"
@@ -69,12 +70,7 @@ def endpoint(aws_env: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def create_table(url: str, name: str) -> None:
-    dynamodb(url).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "FileName", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "FileName", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb(url).create_table(**topology.FILES.definition(name))
 
 
 def dynamodb(url: str) -> Any:
