@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command to deploy the reports pipeline:
+# One command to deploy the platform (reports, file registry, table loader):
 #   1. terraform init (the S3 backend, with --profile when given);
 #   2. terraform apply of the ECR repository alone (-target): the function needs an image digest,
 #      and the image needs a repository to be pushed to;
@@ -19,7 +19,7 @@ Usage: scripts/deploy.sh --owner OWNER [--env ENV] [--region REGION] [--profile 
                          [--reserved-concurrency N] [--stack-dir DIR] [--endpoint-url URL]
                          [--sample-timeout SECONDS] [--auto-approve]
 
-Deploys terraform/reports_pipeline: ECR repository first, then the image (build and push),
+Deploys terraform/platform: ECR repository first, then the image (build and push),
 then the whole stack with the image digest, then the sample upload test.
 
 Options (environment variable in brackets):
@@ -40,7 +40,7 @@ Options (environment variable in brackets):
   --reserved-concurrency N
                          reserve N concurrent executions for the function (default: none;
                          needs an account concurrency quota of at least 100 + N)
-  --stack-dir DIR        the Terraform root (default: terraform/reports_pipeline)
+  --stack-dir DIR        the Terraform root (default: terraform/platform)
   --endpoint-url URL     AWS endpoint override for the aws CLI steps (emulators)  [AWS_ENDPOINT_URL]
   --sample-timeout S     how long the sample upload test waits for the reports (default 180)
   --auto-approve         do not ask before each terraform apply
@@ -55,7 +55,7 @@ EOF
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 root="$PROJECT_ROOT"
-stack_dir="$root/terraform/reports_pipeline"
+stack_dir="$root/terraform/platform"
 owner="${TF_VAR_owner:-}"
 env_name=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tear the reports pipeline down: empty its buckets (every object version and delete marker:
+# Tear the platform down: empty its buckets (every object version and delete marker:
 # they are versioned) and the ECR repository, then terraform destroy. Works at every stage,
 # including a half-deployed stack (the key and the repository, no image, no function). Asks
 # first unless --yes.
@@ -14,8 +14,8 @@ Usage: scripts/destroy.sh [--yes] [--region REGION] [--profile PROFILE] [--owner
                           [--backend-config FILE|KEY=VALUE]... [--stack-dir DIR]
                           [--endpoint-url URL]
 
-Deletes every object version and delete marker in the stack's buckets (input, output, audit
-trail) and every image in its ECR repository, then runs terraform destroy. Without --yes it
+Deletes every object version and delete marker in the stack's buckets (input, partner feed,
+output, audit trail) and every image in its ECR repository, then runs terraform destroy. Without --yes it
 shows what will be deleted and asks for the name prefix to be typed. Stops with an error,
 deleting nothing more, when S3 or ECR refuses to delete something.
 
@@ -27,7 +27,7 @@ Options (environment variable in brackets):
   --owner, --env, --name-prefix, --var-file
                          the values used to deploy (so Terraform evaluates the same names)
   --backend-config X     passed to terraform init; repeatable (as for deploy.sh)
-  --stack-dir DIR        the Terraform root (default: terraform/reports_pipeline)
+  --stack-dir DIR        the Terraform root (default: terraform/platform)
   --endpoint-url URL     AWS endpoint override for the aws CLI calls   [AWS_ENDPOINT_URL]
   -h, --help             show this help
 
@@ -39,7 +39,7 @@ EOF_USAGE
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 root="$PROJECT_ROOT"
-stack_dir="$root/terraform/reports_pipeline"
+stack_dir="$root/terraform/platform"
 owner="${TF_VAR_owner:-}"
 env_name=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
@@ -94,7 +94,7 @@ output() {
 }
 prefix="$(output name_prefix)"
 buckets=()
-for name in input_bucket output_bucket audit_bucket; do
+for name in input_bucket partner_feed_bucket output_bucket audit_bucket; do
   bucket="$(output "$name")"
   [[ -z "$bucket" ]] || buckets+=("$bucket")
 done

@@ -1,9 +1,12 @@
-# One customer managed key for the stack: S3 (SSE-KMS with bucket keys), SNS, the log group,
-# the function's environment, ECR, Athena results and the audit trail. A customer managed key
-# (not the AWS managed aws/sns key) is needed because S3 and CloudWatch must publish to the
-# encrypted topics, and only a key policy we own can allow those services. The queues use
-# SSE-SQS (see main.tf). Every service statement below is limited to this stack's resources by
-# aws:SourceArn and, where the service sets one, by its encryption context.
+# One customer managed key for the stack: S3 (SSE-KMS with bucket keys), SNS, SQS, DynamoDB, the
+# log groups, the functions' environment, ECR, Athena results and the audit trail. A customer
+# managed key (not the AWS managed aws/sns key) is needed because S3 and CloudWatch must publish
+# to the encrypted topics, and SNS must deliver to the encrypted queues: only a key policy we own
+# can allow those services. Every service statement below is limited to this stack's resources by
+# aws:SourceArn and, where the service sets one, by its encryption context. Principals of this
+# account (the function and state machine roles) get the key through their IAM policies
+# (AccountAdministersKey delegates to IAM), each only through the service and for the resources
+# it uses (kms:ViaService, encryption context).
 
 data "aws_service_principal" "s3" {
   service_name = "s3"
@@ -75,9 +78,10 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # S3 -> the encrypted landing topic: events of the input bucket, into that topic only.
+  # S3 -> the encrypted landing topic: events of the input and partner-feed buckets, into that
+  # topic only.
   statement {
-    sid       = "InputBucketPublishesToLandingTopic"
+    sid       = "LandingBucketsPublishToLandingTopic"
     effect    = "Allow"
     actions   = local.key_user_actions
     resources = ["*"]
@@ -90,7 +94,7 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:s3:::${local.names.input_bucket}"]
+      values   = local.landing_bucket_arns
     }
 
     condition {
@@ -131,9 +135,8 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # SNS -> an SQS queue encrypted with this key (SSE-KMS): the landing topic only, into this
-  # stack's queues only. The stack's queues use SSE-SQS today; with this statement a queue moved
-  # to the stack key keeps receiving, instead of SNS failing to deliver (silently, to the sender).
+  # SNS -> the stack's queues, encrypted with this key (SSE-KMS): the landing topic only, into
+  # this stack's queues only. Without it SNS fails to deliver (silently, to the sender).
   statement {
     sid       = "LandingTopicDeliversToStackQueues"
     effect    = "Allow"
@@ -180,7 +183,13 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name_prefix}-*"]
+      values = concat(
+        ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${local.name_prefix}-*"],
+        # The registry state machine's execution log, when state_machine_log_level is on.
+        var.state_machine_log_level == "OFF" ? [] : [
+          "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/vendedlogs/states/${local.names.state_machine}",
+        ],
+      )
     }
   }
 
@@ -235,7 +244,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "this" {
-  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SNS, logs, ECR, Athena, Lambda env, audit trail)."
+  description             = "orders pipeline ${local.name_prefix}: data at rest (S3, SNS, SQS, DynamoDB, logs, ECR, Athena, Lambda env, audit trail)."
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json

@@ -8,6 +8,11 @@ output "input_bucket" {
   value       = module.input_bucket.bucket_name
 }
 
+output "partner_feed_bucket" {
+  description = "Bucket partners upload their daily customers_, orders_ and items_YYYYMMDD.csv files to."
+  value       = module.partner_feed_bucket.bucket_name
+}
+
 output "output_bucket" {
   description = "Bucket the reports land in (<report>/dt=YYYY-MM-DD/<source>.csv)."
   value       = module.output_bucket.bucket_name
@@ -22,38 +27,38 @@ output "report_output_prefixes" {
 }
 
 output "landing_topic_arn" {
-  description = "SNS topic receiving the input bucket's ObjectCreated events."
+  description = "SNS topic receiving the ObjectCreated events of the input and partner-feed buckets."
   value       = module.fanout.topic_arn
 }
 
 output "reports_queue_url" {
   description = "URL of the queue feeding the reports function."
-  value       = module.reports_queue.queue_url
+  value       = module.reports.queue_url
 }
 
 output "reports_dlq_url" {
   description = "URL of the reports dead-letter queue."
-  value       = module.reports_queue.dlq_url
+  value       = module.reports.dlq_url
 }
 
 output "function_name" {
   description = "Name of the reports function (null until an image exists)."
-  value       = one(module.reports_function[*].function_name)
+  value       = module.reports.function_name
 }
 
 output "function_alias_arn" {
   description = "The alias the queue invokes (null until an image exists)."
-  value       = one(module.reports_function[*].alias_arn)
+  value       = module.reports.function_alias_arn
 }
 
 output "function_version" {
   description = "The version the alias points at (null until an image exists)."
-  value       = one(module.reports_function[*].function_version)
+  value       = module.reports.function_version
 }
 
 output "function_role_arn" {
   description = "Execution role of the reports function (null until an image exists)."
-  value       = one(module.reports_function[*].role_arn)
+  value       = module.reports.role_arn
 }
 
 output "ecr_repository_name" {
@@ -97,6 +102,73 @@ output "kms_key_arn" {
 }
 
 output "image_uri" {
-  description = "Image the function runs (null until an image exists)."
-  value       = local.image_uri
+  description = "Image the reports function runs (null until an image exists); the same image serves every function."
+  value       = local.function_images.reports
+}
+
+# --- the file registry and the table loader ---------------------------------------------------
+
+output "files_table" {
+  description = "DynamoDB table of every landed object (partition key FileName = <bucket>/<key>)."
+  value       = aws_dynamodb_table.files.name
+}
+
+output "rows_table" {
+  description = "DynamoDB table of the loaded CSV records (source = <bucket>/<key>, row = record number)."
+  value       = aws_dynamodb_table.rows.name
+}
+
+output "state_machine_arn" {
+  description = "The registry state machine (Standard), which records each landed object in the files table."
+  value       = aws_sfn_state_machine.registry.arn
+}
+
+output "state_machine_role_arn" {
+  description = "Execution role of the registry state machine."
+  value       = aws_iam_role.state_machine.arn
+}
+
+output "registry_queue_url" {
+  description = "URL of the queue feeding the registry function (events of both buckets)."
+  value       = module.registry.queue_url
+}
+
+output "registry_dlq_url" {
+  description = "URL of the registry dead-letter queue."
+  value       = module.registry.dlq_url
+}
+
+output "registry_function_name" {
+  description = "Name of the registry function (null until an image exists)."
+  value       = module.registry.function_name
+}
+
+output "registry_role_arn" {
+  description = "Execution role of the registry function (null until an image exists)."
+  value       = module.registry.role_arn
+}
+
+output "loader_queue_url" {
+  description = "URL of the queue feeding the loader function (events of the input bucket)."
+  value       = module.loader.queue_url
+}
+
+output "loader_dlq_url" {
+  description = "URL of the loader dead-letter queue."
+  value       = module.loader.dlq_url
+}
+
+output "loader_continue_queue_url" {
+  description = "URL of the loader's continuation queue (checkpoints of files too large for one invocation)."
+  value       = module.loader.queues["continue"].url
+}
+
+output "loader_function_name" {
+  description = "Name of the loader function (null until an image exists)."
+  value       = module.loader.function_name
+}
+
+output "loader_role_arn" {
+  description = "Execution role of the loader function (null until an image exists)."
+  value       = module.loader.role_arn
 }

@@ -92,7 +92,7 @@ variable "image_digest" {
 }
 
 variable "memory_size" {
-  description = "Memory of the reports function in MB (CPU scales with it; pandas likes 1024+)."
+  description = "Memory of the reports function in MB (CPU scales with it)."
   type        = number
   default     = 2048
   nullable    = false
@@ -176,7 +176,7 @@ variable "max_receive_count" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL of the function."
+  description = "POWERTOOLS_LOG_LEVEL of every function."
   type        = string
   default     = "INFO"
   nullable    = false
@@ -208,21 +208,21 @@ variable "ecr_untagged_image_expiry_days" {
 }
 
 variable "function_alias" {
-  description = "Alias the SQS mapping invokes; Terraform points it at the version each apply publishes, and `aws lambda update-alias` rolls back."
+  description = "Alias every function's SQS mappings invoke; Terraform points it at the version each apply publishes, and `aws lambda update-alias` rolls back."
   type        = string
   default     = "live"
   nullable    = false
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the function's EMF metrics (POWERTOOLS_METRICS_NAMESPACE); the FilesFailed alarm watches it."
+  description = "CloudWatch namespace of the functions' EMF metrics (POWERTOOLS_METRICS_NAMESPACE); the reports FilesFailed alarm watches it."
   type        = string
   default     = "OrdersPipeline"
   nullable    = false
 }
 
 variable "input_retention_days" {
-  description = "Uploaded files expire this many days after upload (and are removed 30 days later, as noncurrent versions). null keeps them until deleted."
+  description = "Uploaded files (input and partner-feed buckets) expire this many days after upload (and are removed 30 days later, as noncurrent versions). null keeps them until deleted."
   type        = number
   default     = 365
 
@@ -233,7 +233,7 @@ variable "input_retention_days" {
 }
 
 variable "audit_trail_enabled" {
-  description = "Create a CloudTrail trail of S3 data events (who read, wrote or deleted which object) for the input and output buckets, with its own bucket. Turn off when an organization trail already records them, or the region's trail quota (5 per account) is used up."
+  description = "Create a CloudTrail trail of S3 data events (who read, wrote or deleted which object) for the input, partner-feed and output buckets, with its own bucket. Turn off when an organization trail already records them, or the region's trail quota (5 per account) is used up."
   type        = bool
   default     = true
   nullable    = false
@@ -248,6 +248,103 @@ variable "audit_log_retention_days" {
 
 variable "force_destroy" {
   description = "Let terraform destroy remove non-empty buckets and the ECR repository with images. Prefer scripts/destroy.sh, which empties them explicitly."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "reports_source_wait_seconds" {
+  description = "SOURCE_WAIT_SECONDS of the reports function: how long a run waits for another run of the same source (one run per source) before its message is retried. Keep it well under timeout."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.reports_source_wait_seconds >= 0 && var.reports_source_wait_seconds <= 600
+    error_message = "reports_source_wait_seconds must be from 0 to 600."
+  }
+}
+
+variable "registry_memory_size" {
+  description = "Memory of the registry function in MB (it parses events and starts executions)."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.registry_memory_size >= 128 && var.registry_memory_size <= 10240
+    error_message = "registry_memory_size must be from 128 to 10240."
+  }
+}
+
+variable "registry_timeout" {
+  description = "Timeout of the registry function in seconds (its queue's visibility timeout is 6x this plus the batching window)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.registry_timeout >= 1 && var.registry_timeout <= 900
+    error_message = "registry_timeout must be from 1 to 900."
+  }
+}
+
+variable "loader_memory_size" {
+  description = "Memory of the loader function in MB."
+  type        = number
+  default     = 1024
+  nullable    = false
+
+  validation {
+    condition     = var.loader_memory_size >= 128 && var.loader_memory_size <= 10240
+    error_message = "loader_memory_size must be from 128 to 10240."
+  }
+}
+
+variable "loader_timeout" {
+  description = "Timeout of the loader function in seconds. A file that does not fit continues in the next invocation from a checkpoint (-loader-continue), loader_margin_seconds before the timeout."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.loader_timeout >= 60 && var.loader_timeout <= 900
+    error_message = "loader_timeout must be from 60 to 900."
+  }
+}
+
+variable "loader_margin_seconds" {
+  description = "LOADER_MARGIN_SECONDS: the loader checkpoints and continues this long before its timeout. null leaves the function's default."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.loader_margin_seconds == null || try(var.loader_margin_seconds >= 1 && var.loader_margin_seconds <= 600, false)
+    error_message = "loader_margin_seconds must be null or from 1 to 600."
+  }
+}
+
+variable "table_deletion_protection" {
+  description = "Deletion protection of the DynamoDB tables (-files, -rows). Off by default so that destroy.sh tears the stack down; turn it on for an environment whose registry must outlive mistakes (PITR is on either way)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "state_machine_log_level" {
+  description = "Execution logging of the registry state machine to CloudWatch Logs (/aws/vendedlogs/states/<prefix>-registry): OFF, ERROR, FATAL or ALL. Anything but OFF also gives its role the log delivery actions, on \"*\" (AWS requires it)."
+  type        = string
+  default     = "OFF"
+  nullable    = false
+
+  validation {
+    condition     = contains(["OFF", "ERROR", "FATAL", "ALL"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be OFF, ERROR, FATAL or ALL."
+  }
+}
+
+variable "state_machine_tracing" {
+  description = "X-Ray tracing of the registry state machine. On also gives its role the X-Ray actions, on \"*\" (AWS requires it)."
   type        = bool
   default     = false
   nullable    = false

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +43,13 @@ REPORTS = ("most_profitable_region", "top_ship_mode_by_category", "orders_by_cat
 
 # The services the stack uses; each gets the moto endpoint in the override.
 ENDPOINT_SERVICES = (
-    "athena", "cloudtrail", "cloudwatch", "ecr", "glue", "iam", "kms", "lambda", "logs", "s3",
-    "sns", "sqs", "sts",
+    "athena", "cloudtrail", "cloudwatch", "dynamodb", "ecr", "glue", "iam", "kms", "lambda",
+    "logs", "s3", "sfn", "sns", "sqs", "sts",
 )  # fmt: skip
+# Files outside terraform/ that the stack reads (path.module/../../...): working copies get them.
+STACK_READS = ("app/pipelines/file_registry/state_machine.asl.json",)
+# The stack's consumers (modules/queue_consumer), by module name.
+CONSUMERS = ("reports", "registry", "loader")
 
 # What the test override changes besides the backend and the endpoints, and why (moto 5.2):
 #  - attach_policy / attach_bucket_policy: moto evaluates a bucket policy's Deny statement as
@@ -54,6 +58,7 @@ ENDPOINT_SERVICES = (
 #    documents are still rendered, and asserted from the state.
 #  - event_source_mapping_enabled: moto's own SQS -> Lambda poller would take the messages and
 #    fail to run the image (no Docker); the tests play the poller themselves.
+#  - the queue policies (TLS only) stay: moto does not evaluate queue policies.
 #  - restrict_dlq_sources: moto does not implement RedriveAllowPolicy (the provider would wait
 #    forever for it to appear).
 OVERRIDE_TEMPLATE = """\
@@ -77,6 +82,10 @@ module "input_bucket" {{
   attach_policy = false
 }}
 
+module "partner_feed_bucket" {{
+  attach_policy = false
+}}
+
 module "output_bucket" {{
   attach_policy = false
 }}
@@ -84,12 +93,11 @@ module "output_bucket" {{
 module "audit_trail" {{
   attach_bucket_policy = false
 }}
+{consumers}"""
 
-module "reports_queue" {{
-  restrict_dlq_sources = false
-}}
-
-module "reports_function" {{
+CONSUMER_OVERRIDE = """
+module "{name}" {{
+  restrict_dlq_sources         = false
   event_source_mapping_enabled = false
 }}
 """
@@ -101,8 +109,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER = Path(__file__).with_name("moto_server.py")
+
+
 class MotoServer:
-    """`moto_server` on 127.0.0.1 with a free port, in a subprocess."""
+    """`moto_server` on 127.0.0.1 with a free port, in a subprocess (tests/infra/moto_server.py:
+    moto's server, with DynamoDB and Step Functions requests authorised against the table or
+    state machine they name)."""
 
     def __init__(self, log_path: Path) -> None:
         self.port = free_port()
@@ -110,7 +123,7 @@ class MotoServer:
         self._log = log_path.open("wb")
         env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -132,6 +145,15 @@ class MotoServer:
         with urllib.request.urlopen(request, timeout=10) as response:
             result: dict[str, Any] = json.loads(response.read() or b"{}")
             return result
+
+    def configure(self, config: dict[str, Any]) -> None:
+        """moto's configuration (/moto-api/config), e.g. Step Functions executing its tasks."""
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/config", data=json.dumps(config).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10):
+            pass
 
     @contextmanager
     def iam_enforced(self) -> Iterator[None]:
@@ -230,6 +252,18 @@ def require_plugin_dir() -> Path:
 LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 
 
+def copy_terraform(dest: Path) -> Path:
+    """Copies terraform/ (without .terraform or state) and the files the stack reads from the
+    repository (STACK_READS) to dest, keeping their relative places; returns dest/terraform."""
+    shutil.copytree(
+        TERRAFORM_DIR, dest / "terraform", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
+    )
+    for relative in STACK_READS:
+        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, dest / relative)
+    return dest / "terraform"
+
+
 def working_copy(dest: Path, moto_url: str, *, local_backend: bool = True) -> Path:
     """Copies terraform/ to dest and writes the test override into the stack; returns it.
 
@@ -237,16 +271,14 @@ def working_copy(dest: Path, moto_url: str, *, local_backend: bool = True) -> Pa
     committed lock against the provider mirror. With local_backend=False the stack keeps its
     S3 backend (configured at init, e.g. on the moto server).
     """
-    shutil.copytree(
-        TERRAFORM_DIR, dest / "terraform", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
-    )
-    stack = dest / "terraform" / STACK
+    stack = copy_terraform(dest) / STACK
     endpoints = "\n".join(f'    {name:<10} = "{moto_url}"' for name in ENDPOINT_SERVICES)
     (stack / "_override.tf").write_text(
         OVERRIDE_TEMPLATE.format(
             endpoints=endpoints,
             state="local" if local_backend else "S3 (on moto)",
             backend=LOCAL_BACKEND if local_backend else "",
+            consumers="".join(CONSUMER_OVERRIDE.format(name=name) for name in CONSUMERS),
         )
     )
     return stack
@@ -295,6 +327,37 @@ def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def granted(statements: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Action -> resources of a policy's statements (all Allow, no NotAction/NotResource)."""
+    result: dict[str, set[str]] = {}
+    for s in statements.values():
+        assert s["Effect"] == "Allow", s
+        assert "NotAction" not in s and "NotResource" not in s, s
+        for action in as_list(s["Action"]):
+            assert "*" not in action, f"wildcard action {action!r} in {s}"
+            result.setdefault(action, set()).update(as_list(s["Resource"]))
+    return result
+
+
+def consumer_policy(stack: AppliedStack, consumer: str) -> dict[str, dict[str, Any]]:
+    """The inline policy of a consumer's function role (modules/queue_consumer), by Sid."""
+    policy = stack.resource(f"module.{consumer}.module.function[0].aws_iam_role_policy.this")
+    return policy_statements(policy["values"]["policy"])
+
+
+# Under moto's IAM enforcement a refused call raises one of these codes (S3, query and JSON APIs).
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "403"}
+
+
+def assert_denied(stack: AppliedStack, attempt: Callable[[], Any]) -> None:
+    """The call, made under IAM enforcement, is refused by IAM (not by anything else)."""
+    from botocore.exceptions import ClientError
+
+    with stack.moto.iam_enforced(), pytest.raises(ClientError) as err:
+        attempt()
+    assert err.value.response["Error"]["Code"] in DENIED_CODES, err.value
+
+
 # ---- the shared stack ------------------------------------------------------------------------
 
 
@@ -335,10 +398,13 @@ class Pump:
     """Plays Lambda's SQS poller for the created queue while deploy.sh runs (moto runs no
     image): the project's event pump with the reports handler, as the local stack does."""
 
-    def __init__(self, moto: MotoServer, queue_name: str, output_bucket: str) -> None:
+    def __init__(
+        self, moto: MotoServer, queue_name: str, output_bucket: str, files_table: str
+    ) -> None:
         self.moto = moto
         self.queue_name = queue_name
         self.output_bucket = output_bucket
+        self.files_table = files_table
         self.pump: Any = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -360,9 +426,8 @@ class Pump:
                 self._stop.wait(1)
         else:
             return
-        handler = make_handler(
-            ReportsSettings(output_bucket=self.output_bucket), self.moto.client("s3")
-        )
+        settings = ReportsSettings(output_bucket=self.output_bucket, files_table=self.files_table)
+        handler = make_handler(settings, self.moto.client("s3"), self.moto.client("dynamodb"))
         self.pump = EventPump(sqs, url, handler, self.queue_name)
         self.pump.start()
         self._stop.wait()
@@ -379,6 +444,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
     tmp = tmp_path_factory.mktemp("stack")
     moto = MotoServer(tmp / "moto.log")
     try:
+        # Before the state machine exists: moto keeps executing machines in another backend.
+        moto.configure({"stepfunctions": {"execute_state_machine": True}})
         workdir = working_copy(tmp, moto.url)
         bin_dir = tmp / "bin"
         bin_dir.mkdir()
@@ -393,9 +460,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "DOCKER_STAND_IN_LOG": str(tmp / "docker.log"),
+                # The provider spends most of an apply waiting for moto's queues and policies to
+                # "settle", one resource at a time per slot: more slots, same result, sooner.
+                "TF_CLI_ARGS_apply": "-parallelism=40",
+                "TF_CLI_ARGS_destroy": "-parallelism=40",
             }
         )
-        pump = Pump(moto, f"{PREFIX}-reports", f"{BUCKET_PREFIX}-output")
+        pump = Pump(moto, f"{PREFIX}-reports", f"{BUCKET_PREFIX}-output", f"{PREFIX}-files")
         try:
             # --tag: the default tag needs a clean work tree, and this one is being edited.
             deploy = subprocess.run(
@@ -428,13 +499,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
         moto.stop()
 
 
-@pytest.fixture(scope="session")
-def role_credentials(stack: AppliedStack) -> dict[str, str]:
-    """Temporary credentials of the function's role (assumed before enforcement is on)."""
-    lam = stack.moto.client("lambda")
-    role = lam.get_function_configuration(FunctionName=stack.outputs["function_name"])["Role"]
-    assert role == stack.outputs["function_role_arn"]
-    creds = stack.moto.client("sts").assume_role(RoleArn=role, RoleSessionName="reports-fn")[
+def assumed(stack: AppliedStack, role_arn: str, session: str) -> dict[str, str]:
+    """Temporary credentials of a role, as boto3 client arguments. Assume before enforcement is
+    on: the stack's roles trust AWS services, not the test's caller."""
+    creds = stack.moto.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)[
         "Credentials"
     ]
     return {
@@ -444,11 +512,35 @@ def role_credentials(stack: AppliedStack) -> dict[str, str]:
     }
 
 
-def received_s3_event(stack: AppliedStack, key: str) -> dict[str, Any]:
-    """Receives from the created queue until the ObjectCreated event of `key` arrives; other
-    events are made visible again at once, for the tests that wait for them."""
+def function_role_credentials(stack: AppliedStack, function_name: str) -> dict[str, str]:
+    """Temporary credentials of the role a created function runs with."""
+    lam = stack.moto.client("lambda")
+    role = lam.get_function_configuration(FunctionName=function_name)["Role"]
+    return assumed(stack, role, function_name.rsplit("-", 1)[-1] + "-fn")
+
+
+def function_environment(stack: AppliedStack, function_name: str) -> dict[str, str]:
+    cfg = stack.moto.client("lambda").get_function_configuration(FunctionName=function_name)
+    return dict(cfg["Environment"]["Variables"])
+
+
+@pytest.fixture(scope="session")
+def role_credentials(stack: AppliedStack) -> dict[str, str]:
+    """Temporary credentials of the reports function's role (assumed before enforcement)."""
+    lam = stack.moto.client("lambda")
+    role = lam.get_function_configuration(FunctionName=stack.outputs["function_name"])["Role"]
+    assert role == stack.outputs["function_role_arn"]
+    return assumed(stack, role, "reports-fn")
+
+
+def received_s3_event(
+    stack: AppliedStack, key: str, queue_url: str | None = None
+) -> dict[str, Any]:
+    """Receives from a created queue (the reports queue by default) until the ObjectCreated
+    event of `key` arrives; other events are made visible again at once, for the tests that
+    wait for them."""
     sqs = stack.moto.client("sqs")
-    url = stack.outputs["reports_queue_url"]
+    url = queue_url or stack.outputs["reports_queue_url"]
     for _ in range(20):
         messages = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]

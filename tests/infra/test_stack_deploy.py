@@ -1,9 +1,12 @@
 """The root stack, deployed by scripts/deploy.sh against a moto server (conftest's `stack`):
 what it created, how it is wired, and that a plain `terraform plan` keeps what runs.
 
-One apply per session (about a minute and a half: the provider waits for SQS and S3 settings
-to settle); the policies are in test_stack_policies.py, the function's role at work in
-test_stack_function_role.py, the tear-down in test_stack_teardown.py.
+One apply per session (about two minutes: the provider waits for SQS and S3 settings to
+settle), shared by every test_stack_*.py: the policies are in test_stack_policies.py, the roles
+at work in test_stack_function_role.py (reports), test_stack_registry_role.py,
+test_stack_loader_role.py and test_stack_state_machine_role.py, the routing of the landing
+topic in test_stack_routing.py, the tables in test_stack_tables.py, the state machine in
+test_stack_state_machine.py, the tear-down in test_stack_teardown.py.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import pytest
 from tests.infra.conftest import (
     ACCOUNT,
     BUCKET_PREFIX,
+    CONSUMERS,
     PREFIX,
     REGION,
     REPORTS,
     ROOT,
     AppliedStack,
+    as_list,
+    policy_statements,
     received_s3_event,
 )
 
@@ -68,11 +74,24 @@ def test_default_names_are_unique_per_account_and_region(stack: AppliedStack) ->
     assert o["input_bucket"] == f"{PREFIX}-{ACCOUNT}-{REGION}-input"
     assert o["output_bucket"] == f"{PREFIX}-{ACCOUNT}-{REGION}-output"
     assert o["audit_bucket"] == f"{PREFIX}-{ACCOUNT}-{REGION}-audit"
+    assert o["partner_feed_bucket"] == f"{PREFIX}-{ACCOUNT}-{REGION}-partner-feed"
     assert o["function_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-reports-{REGION}"
+    assert o["registry_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-registry-{REGION}"
+    assert o["loader_role_arn"] == f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-loader-{REGION}"
     assert o["landing_topic_arn"].endswith(f":{PREFIX}-landing")
     assert o["reports_queue_url"].endswith(f"/{PREFIX}-reports")
     assert o["reports_dlq_url"].endswith(f"/{PREFIX}-reports-dlq")
+    assert o["registry_queue_url"].endswith(f"/{PREFIX}-registry")
+    assert o["registry_dlq_url"].endswith(f"/{PREFIX}-registry-dlq")
+    assert o["loader_queue_url"].endswith(f"/{PREFIX}-loader")
+    assert o["loader_dlq_url"].endswith(f"/{PREFIX}-loader-dlq")
+    assert o["loader_continue_queue_url"].endswith(f"/{PREFIX}-loader-continue")
     assert o["function_name"] == f"{PREFIX}-reports"
+    assert o["registry_function_name"] == f"{PREFIX}-registry"
+    assert o["loader_function_name"] == f"{PREFIX}-loader"
+    assert o["files_table"] == f"{PREFIX}-files"
+    assert o["rows_table"] == f"{PREFIX}-rows"
+    assert o["state_machine_arn"].endswith(f":stateMachine:{PREFIX}-registry")
     assert o["ecr_repository_name"] == PREFIX
     assert o["ecr_repository_url"].endswith(f"/{PREFIX}")
     assert o["athena_workgroup"] == PREFIX
@@ -106,24 +125,51 @@ def test_default_tags_on_every_taggable_resource(stack: AppliedStack) -> None:
         assert tags.get("env") == "dev", r["address"]
 
 
+def _environments(o: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each function's environment (the contract's), by consumer."""
+    telemetry = {"POWERTOOLS_METRICS_NAMESPACE": "OrdersPipeline", "POWERTOOLS_LOG_LEVEL": "INFO"}
+    return {
+        "reports": {
+            "OUTPUT_BUCKET": f"{BUCKET_PREFIX}-output",
+            "FILES_TABLE": f"{PREFIX}-files",
+            "SOURCE_WAIT_SECONDS": "60",
+            # The EMF metrics' service dimension: unique per stack (the FilesFailed alarm's).
+            "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-reports",
+            **telemetry,
+        },
+        "registry": {
+            "STATE_MACHINE_ARN": o["state_machine_arn"],
+            "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-registry",
+            **telemetry,
+        },
+        "loader": {
+            "ROWS_TABLE": f"{PREFIX}-rows",
+            "FILES_TABLE": f"{PREFIX}-files",
+            "CONTINUE_QUEUE_URL": o["loader_continue_queue_url"],
+            "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-loader",
+            **telemetry,
+        },
+    }
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
 def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
-    stack: AppliedStack,
+    stack: AppliedStack, consumer: str
 ) -> None:
     lam = stack.moto.client("lambda")
-    name = stack.outputs["function_name"]
+    name = f"{PREFIX}-{consumer}"
     cfg = lam.get_function_configuration(FunctionName=name)
     assert cfg["PackageType"] == "Image"
     assert cfg["Architectures"] == ["arm64"]
     assert cfg["TracingConfig"]["Mode"] == "Active"
-    assert cfg["ImageConfigResponse"]["ImageConfig"]["Command"] == ["app.handlers.reports.handler"]
-    assert cfg["Environment"]["Variables"] == {
-        "OUTPUT_BUCKET": f"{BUCKET_PREFIX}-output",
-        # The EMF metrics' service dimension: unique per stack (the FilesFailed alarm's).
-        "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-reports",
-        "POWERTOOLS_METRICS_NAMESPACE": "OrdersPipeline",
-        "LOG_LEVEL": "INFO",
-    }
-    fn = stack.resource("module.reports_function[0].aws_lambda_function.this")["values"]
+    assert cfg["ImageConfigResponse"]["ImageConfig"]["Command"] == [
+        f"app.handlers.{consumer}.handler"
+    ]
+    assert cfg["Environment"]["Variables"] == _environments(stack.outputs)[consumer]
+    assert cfg["KMSKeyArn"] == stack.outputs["kms_key_arn"]
+    function = f"module.{consumer}.module.function[0]"
+    fn = stack.resource(f"{function}.aws_lambda_function.this")["values"]
+    # One image, every function.
     assert fn["image_uri"] == stack.outputs["image_uri"]
     assert fn["publish"] is True
     # Unreserved by default: reserving needs an account quota of 100 + N (new accounts: 10).
@@ -131,53 +177,110 @@ def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
     assert "Concurrency" not in lam.get_function(FunctionName=name)
 
     alias = lam.get_alias(FunctionName=name, Name="live")
-    assert alias["FunctionVersion"] == stack.outputs["function_version"] != "$LATEST"
-    assert stack.outputs["function_alias_arn"] == alias["AliasArn"]
     assert alias["AliasArn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:live"
     versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
-    assert alias["FunctionVersion"] in {v["Version"] for v in versions}
+    assert alias["FunctionVersion"] in {v["Version"] for v in versions} - {"$LATEST"}
+    if consumer == "reports":
+        assert alias["FunctionVersion"] == stack.outputs["function_version"]
+        assert stack.outputs["function_alias_arn"] == alias["AliasArn"]
 
-    esm = stack.resource("module.reports_function[0].aws_lambda_event_source_mapping.sqs[0]")
-    assert esm["values"]["function_response_types"] == ["ReportBatchItemFailures"]
-    assert esm["values"]["scaling_config"][0]["maximum_concurrency"] >= 2
-    # The mapping invokes the alias (moto reads it back resolved to the alias's version).
-    assert esm["values"]["function_name"] in {
-        alias["AliasArn"],
-        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:{alias['FunctionVersion']}",
+    # One mapping per queue (the loader's continuation queue too), each on the alias.
+    queues = {"loader": ["continue", "main"]}.get(consumer, ["main"])
+    mappings = {
+        r["index"]: r["values"]
+        for r in stack.resources()
+        if r["address"].startswith(f"module.{consumer}.aws_lambda_event_source_mapping.this[")
     }
-    log_group = stack.resource("module.reports_function[0].aws_cloudwatch_log_group.this")
-    assert log_group["values"]["name"] == f"/aws/lambda/{PREFIX}-reports"
-    assert log_group["values"]["retention_in_days"] == 365
+    assert sorted(mappings) == queues
+    for queue, esm in mappings.items():
+        suffix = "" if queue == "main" else f"-{queue}"
+        assert esm["event_source_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}{suffix}"
+        assert esm["function_response_types"] == ["ReportBatchItemFailures"]
+        assert esm["scaling_config"][0]["maximum_concurrency"] >= 2
+        # The mapping invokes the alias (moto reads it back resolved to the alias's version).
+        assert esm["function_name"] in {
+            alias["AliasArn"],
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:{alias['FunctionVersion']}",
+        }
+    log_group = stack.resource(f"{function}.aws_cloudwatch_log_group.this")["values"]
+    assert log_group["name"] == f"/aws/lambda/{name}"
+    assert log_group["retention_in_days"] == 365
+    assert log_group["kms_key_id"] == stack.outputs["kms_key_arn"]
 
 
-def test_queue_redrive_and_visibility(stack: AppliedStack) -> None:
+# Every queue of the stack: its consumer, and whether the landing topic feeds it.
+QUEUES = {
+    "reports": ("reports", True),
+    "registry": ("registry", True),
+    "loader": ("loader", True),
+    "loader-continue": ("loader", False),
+}
+
+
+@pytest.mark.parametrize("queue", sorted(QUEUES))
+def test_queue_encryption_redrive_visibility_and_policy(stack: AppliedStack, queue: str) -> None:
+    consumer, from_topic = QUEUES[queue]
     sqs = stack.moto.client("sqs")
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=stack.outputs["reports_queue_url"], AttributeNames=["All"]
-    )["Attributes"]
+    url = sqs.get_queue_url(QueueName=f"{PREFIX}-{queue}")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     redrive = json.loads(attrs["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"].endswith(f":{PREFIX}-reports-dlq")
+    assert redrive["deadLetterTargetArn"].endswith(f":{PREFIX}-{queue}-dlq")
     assert int(redrive["maxReceiveCount"]) == 5  # AWS's guidance for Lambda consumers
+    # SSE-KMS with the stack's key, the DLQ too.
+    dlq_url = sqs.get_queue_url(QueueName=f"{PREFIX}-{queue}-dlq")["QueueUrl"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    assert attrs["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] == stack.outputs["kms_key_arn"]
+    function = stack.moto.client("lambda").get_function_configuration(
+        FunctionName=f"{PREFIX}-{consumer}"
+    )
+    assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"]
+
+    # Queue policies (as rendered: moto does not evaluate them): no request without TLS, on the
+    # queue and its DLQ; SendMessage from the landing topic alone, where it feeds the queue.
+    key = "main" if queue == consumer else queue.removeprefix(f"{consumer}-")
+    module = f'module.{consumer}.module.queue["{key}"]'
+    for which, arn_suffix in (("main", ""), ("dlq", "-dlq")):
+        resource = stack.resource(f"{module}.aws_sqs_queue.{'this' if which == 'main' else 'dlq'}")
+        statements = policy_statements(resource["values"]["policy"])
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-{queue}{arn_suffix}"
+        deny = statements["DenyInsecureTransport"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+        assert deny["Action"] == "sqs:*" and deny["Resource"] == arn
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        if which == "main" and from_topic:
+            allow = statements["AllowTopics"]
+            assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+            assert allow["Action"] == "sqs:SendMessage" and allow["Resource"] == arn
+            assert allow["Condition"] == {
+                "ArnEquals": {"aws:SourceArn": stack.outputs["landing_topic_arn"]}
+            }
+            assert set(statements) == {"DenyInsecureTransport", "AllowTopics"}
+        else:
+            assert set(statements) == {"DenyInsecureTransport"}
+
+
+def test_the_reports_function_is_sized_for_large_files(stack: AppliedStack) -> None:
     function = stack.moto.client("lambda").get_function_configuration(
         FunctionName=stack.outputs["function_name"]
     )
     assert function["Timeout"] == 300
     assert function["EphemeralStorage"]["Size"] == 2048  # the engine spills to /tmp
-    assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"]
 
 
 def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack) -> None:
     cw = stack.moto.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
-    # Exactly what terraform/README.md lists (six alarms).
-    assert set(alarms) == {
-        f"{PREFIX}-reports-errors",
-        f"{PREFIX}-reports-throttles",
-        f"{PREFIX}-reports-files-failed",
-        f"{PREFIX}-reports-dlq-not-empty",
-        f"{PREFIX}-reports-dlq-arrivals",
-        f"{PREFIX}-reports-oldest-message-age",
-    }
+    # Exactly what terraform/README.md lists: per function Errors and Throttles, per queue the
+    # DLQ depth, DLQ arrivals and oldest message, and the reports function's failed files.
+    assert set(alarms) == (
+        {f"{PREFIX}-{fn}-{a}" for fn in CONSUMERS for a in ("errors", "throttles")}
+        | {
+            f"{PREFIX}-{queue}-{a}"
+            for queue in QUEUES
+            for a in ("dlq-not-empty", "dlq-arrivals", "oldest-message-age")
+        }
+        | {f"{PREFIX}-reports-files-failed"}
+    )
     topic = stack.outputs["alarm_topic_arn"]
     assert all(topic in a["AlarmActions"] for a in alarms.values())
 
@@ -221,7 +324,7 @@ def test_every_created_object_is_published(stack: AppliedStack) -> None:
         )
 
 
-def test_fanout_policies_admit_only_the_bucket_and_the_topic(stack: AppliedStack) -> None:
+def test_landing_topic_admits_only_the_two_buckets(stack: AppliedStack) -> None:
     sns = stack.moto.client("sns")
     topic_policy = json.loads(
         sns.get_topic_attributes(TopicArn=stack.outputs["landing_topic_arn"])["Attributes"][
@@ -230,17 +333,13 @@ def test_fanout_policies_admit_only_the_bucket_and_the_topic(stack: AppliedStack
     )
     [stmt] = topic_policy["Statement"]
     assert stmt["Principal"] == {"Service": "s3.amazonaws.com"}
-    assert stmt["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET_PREFIX}-input"
+    assert sorted(as_list(stmt["Condition"]["ArnLike"]["aws:SourceArn"])) == [
+        f"arn:aws:s3:::{BUCKET_PREFIX}-input",
+        f"arn:aws:s3:::{BUCKET_PREFIX}-partner-feed",
+    ]
     assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
-    queue_policy = stack.resource('module.fanout.aws_sqs_queue_policy.this["reports"]')
-    [qstmt] = json.loads(queue_policy["values"]["policy"])["Statement"]
-    assert qstmt["Action"] == "sqs:SendMessage"
-    assert qstmt["Principal"] == {"Service": "sns.amazonaws.com"}
-    assert qstmt["Condition"]["ArnEquals"]["aws:SourceArn"] == stack.outputs["landing_topic_arn"]
-    subs = sns.list_subscriptions_by_topic(TopicArn=stack.outputs["landing_topic_arn"])
-    [sub] = subs["Subscriptions"]
-    attrs = sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])
-    assert attrs["Attributes"]["RawMessageDelivery"] == "true"
+    # The queues' side (their own policies, SendMessage from this topic alone) is asserted per
+    # queue above; the routing (filter policies) in test_stack_routing.py.
 
 
 def test_buckets_are_private_versioned_encrypted_and_expire_what_they_should(
@@ -248,7 +347,12 @@ def test_buckets_are_private_versioned_encrypted_and_expire_what_they_should(
 ) -> None:
     s3 = stack.moto.client("s3")
     o = stack.outputs
-    for bucket in (o["input_bucket"], o["output_bucket"], o["audit_bucket"]):
+    for bucket in (
+        o["input_bucket"],
+        o["partner_feed_bucket"],
+        o["output_bucket"],
+        o["audit_bucket"],
+    ):
         pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert all(pab.values()) and len(pab) == 4
         ownership = s3.get_bucket_ownership_controls(Bucket=bucket)
@@ -273,6 +377,7 @@ def test_buckets_are_private_versioned_encrypted_and_expire_what_they_should(
         return current[0]["Expiration"]["Days"] if current else None
 
     assert expiry_days(o["input_bucket"]) == 365  # input_retention_days
+    assert expiry_days(o["partner_feed_bucket"]) == 365  # input_retention_days
     assert expiry_days(o["audit_bucket"]) == 365  # audit_log_retention_days
     assert expiry_days(o["output_bucket"]) is None  # reports are kept
 
@@ -313,14 +418,17 @@ def test_athena_catalog(stack: AppliedStack) -> None:
 # AWS would not: the mapping's function_name comes back as the alias's version ARN, and the
 # queue's redrive policy JSON with other whitespace.
 MOTO_ROUND_TRIP_UPDATES = {
-    "module.reports_function[0].aws_lambda_event_source_mapping.sqs[0]",
-    "module.reports_queue.aws_sqs_queue.this",
+    f'module.{consumer}.aws_lambda_event_source_mapping.this["{queue}"]'
+    for consumer, queue in (*((c, "main") for c in CONSUMERS), ("loader", "continue"))
+} | {
+    f'module.{consumer}.module.queue["{queue}"].aws_sqs_queue.this'
+    for consumer, queue in (*((c, "main") for c in CONSUMERS), ("loader", "continue"))
 }
 
 
 def test_a_plain_plan_keeps_the_running_function(stack: AppliedStack) -> None:
-    """No image variable (a drift check, destroy.sh, a by-hand apply): the stack keeps the
-    image the function runs, instead of planning to delete the function."""
+    """No image variable (a drift check, destroy.sh, a by-hand apply): each function keeps the
+    image it runs, instead of the stack planning to delete the functions."""
     stack.terraform(
         "plan", "-input=false", "-no-color", "-out=drift.tfplan",
         "-var", "owner=infra-tests", "-var", f"region={REGION}",
@@ -332,14 +440,27 @@ def test_a_plain_plan_keeps_the_running_function(stack: AppliedStack) -> None:
         if c["change"]["actions"] != ["no-op"] and c["mode"] == "managed"
     }
     assert not [a for a, actions in changes.items() if "delete" in actions], changes
-    assert set(changes) <= MOTO_ROUND_TRIP_UPDATES, changes
-    planned = {
-        r["address"]: r["values"]
-        for m in plan["planned_values"]["root_module"].get("child_modules", [])
-        for r in m.get("resources", [])
+    unexpected = {
+        c["address"]: {
+            k: (c["change"]["before"].get(k), c["change"]["after"].get(k))
+            for k in set(c["change"]["before"] or {}) | set(c["change"]["after"] or {})
+            if (c["change"]["before"] or {}).get(k) != (c["change"]["after"] or {}).get(k)
+            or (c["change"].get("after_unknown") or {}).get(k)
+        }
+        for c in plan["resource_changes"]
+        if c["address"] in set(changes) - MOTO_ROUND_TRIP_UPDATES
     }
-    fn = planned["module.reports_function[0].aws_lambda_function.this"]
-    assert fn["image_uri"] == stack.outputs["image_uri"]
+    assert not unexpected, unexpected
+
+    def walk(module: dict[str, Any]) -> Any:
+        yield from module.get("resources", [])
+        for child in module.get("child_modules", []):
+            yield from walk(child)
+
+    planned = {r["address"]: r["values"] for r in walk(plan["planned_values"]["root_module"])}
+    for consumer in CONSUMERS:
+        fn = planned[f"module.{consumer}.module.function[0].aws_lambda_function.this"]
+        assert fn["image_uri"] == stack.outputs["image_uri"]
 
 
 def test_state_is_in_the_working_copy_only(stack: AppliedStack) -> None:

@@ -1,8 +1,8 @@
-"""The function's role at work on the applied stack, under moto's IAM enforcement (so the
-policy as Terraform rendered it decides): the reports handler runs in-process with the
-function's environment and the role's credentials and writes the reports; the same credentials
-may write and delete under each output prefix and keep the per-source state, and are denied
-everything else."""
+"""The reports function's role at work on the applied stack, under moto's IAM enforcement (so
+the policy as Terraform rendered it decides): the reports handler runs in-process with the
+function's environment and the role's credentials, writes the reports and records its outcome
+in the files table; the same credentials may write and delete under each output prefix and keep
+the per-source state, and are denied everything else."""
 
 from __future__ import annotations
 
@@ -113,6 +113,17 @@ def test_upload_reaches_the_queue_through_sns_raw(processed: dict[str, Any]) -> 
     assert record["s3"]["object"]["key"] == processed["key"]
 
 
+def test_handler_as_the_function_role_records_its_outcome_in_the_files_table(
+    stack: AppliedStack, processed: dict[str, Any]
+) -> None:
+    """UpdateItem on the file's registry record (SET only), with the role's credentials."""
+    name = f"{stack.outputs['input_bucket']}/{processed['key']}"
+    item = stack.moto.client("dynamodb").get_item(
+        TableName=stack.outputs["files_table"], Key={"FileName": {"S": name}}
+    )
+    assert item["Item"]["Reports"] == {"S": "ok"}, item.get("Item")
+
+
 def test_handler_as_the_function_role_writes_the_reports(
     stack: AppliedStack, processed: dict[str, Any]
 ) -> None:
@@ -191,6 +202,7 @@ DENIED: dict[str, Attempt] = {
     ),
     # Nothing of anyone else's.
     "GetObject from another bucket": _get("other_bucket", "secret.csv"),
+    "GetObject from the partner-feed bucket": _get("partner_feed_bucket", "customers.csv"),
     "ListBucket on another bucket": lambda s3, sqs, o: s3.list_objects_v2(Bucket=o["other_bucket"]),
     "PutObject to another bucket": _put("other_bucket", "most_profitable_region/x.csv"),
     "DeleteObject in another bucket": _delete("other_bucket", "secret.csv"),
@@ -240,6 +252,34 @@ def test_function_role_is_denied(
     sqs = stack.moto.client("sqs", **role_credentials)
     with stack.moto.iam_enforced(), pytest.raises(ClientError) as err:
         DENIED[attempt](s3, sqs, {**stack.outputs, **others})
+    assert err.value.response["Error"]["Code"] in DENIED_CODES, err.value
+
+
+FILE = {"FileName": {"S": "bucket/key.csv"}}
+
+# The files table: its outcome by UpdateItem, never a whole item; no other table.
+TABLE_DENIED: dict[str, Callable[[Any, dict[str, str]], Any]] = {
+    "PutItem on the files table": lambda db, o: db.put_item(TableName=o["files_table"], Item=FILE),
+    "DeleteItem on the files table": lambda db, o: db.delete_item(
+        TableName=o["files_table"], Key=FILE
+    ),
+    "GetItem on the files table": lambda db, o: db.get_item(TableName=o["files_table"], Key=FILE),
+    "UpdateItem on the rows table": lambda db, o: db.update_item(
+        TableName=o["rows_table"],
+        Key={"source": {"S": "bucket/key.csv"}, "row": {"N": "2"}},
+        UpdateExpression="SET x = :x",
+        ExpressionAttributeValues={":x": {"S": "x"}},
+    ),
+}
+
+
+@pytest.mark.parametrize("attempt", sorted(TABLE_DENIED))
+def test_function_role_is_denied_on_tables(
+    stack: AppliedStack, role_credentials: dict[str, str], attempt: str
+) -> None:
+    dynamodb = stack.moto.client("dynamodb", **role_credentials)
+    with stack.moto.iam_enforced(), pytest.raises(ClientError) as err:
+        TABLE_DENIED[attempt](dynamodb, stack.outputs)
     assert err.value.response["Error"]["Code"] in DENIED_CODES, err.value
 
 

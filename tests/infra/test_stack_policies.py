@@ -1,5 +1,5 @@
 """The stack's policies as Terraform rendered them (read from `terraform show -json` of the
-applied state): the function's role, the KMS key policy, the bucket policies, the ECR
+applied state): the reports function's role, the KMS key policy, the bucket policies, the ECR
 repository policy and lifecycle, the audit trail. moto enforces none of the conditions below
 (nor bucket policies with Deny conditions, see conftest), so they are asserted here, statement
 by statement; test_stack_function_role.py proves what moto does enforce."""
@@ -15,10 +15,12 @@ from app.pipelines.reports import layout
 from tests.infra.conftest import (
     ACCOUNT,
     BUCKET_PREFIX,
+    CONSUMERS,
     PREFIX,
     REGION,
     AppliedStack,
     as_list,
+    consumer_policy,
     policy_statements,
 )
 
@@ -27,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
 INPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-input"
 OUTPUT = f"arn:aws:s3:::{BUCKET_PREFIX}-output"
 AUDIT = f"arn:aws:s3:::{BUCKET_PREFIX}-audit"
+PARTNER_FEED = f"arn:aws:s3:::{BUCKET_PREFIX}-partner-feed"
 # Where the function writes and deletes: the app's own list, which Terraform repeats.
 OUTPUT_PREFIXES = list(layout.OUTPUT_PREFIXES)
 
@@ -42,8 +45,7 @@ def test_the_output_prefixes_are_the_documented_layout(stack: AppliedStack) -> N
 
 
 def _function_policy(stack: AppliedStack) -> dict[str, dict[str, Any]]:
-    policy = stack.resource("module.reports_function[0].aws_iam_role_policy.this")
-    return policy_statements(policy["values"]["policy"])
+    return consumer_policy(stack, "reports")
 
 
 def test_function_role_has_exact_actions_on_this_stacks_resources(stack: AppliedStack) -> None:
@@ -67,6 +69,7 @@ def test_function_role_has_exact_actions_on_this_stacks_resources(stack: Applied
                 )
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{PREFIX}-reports:log-stream:*"
     queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-reports"
+    files = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-files"
     outputs = {f"{OUTPUT}/{p}/*" for p in OUTPUT_PREFIXES}
     state = f"{OUTPUT}/_state/*"
     assert granted == {
@@ -75,6 +78,7 @@ def test_function_role_has_exact_actions_on_this_stacks_resources(stack: Applied
         "s3:PutObject": outputs | {state},
         "s3:DeleteObject": outputs,
         "s3:AbortMultipartUpload": outputs,
+        "dynamodb:UpdateItem": {files},
         "kms:Decrypt": {key},
         "kms:GenerateDataKey": {key},
         "sqs:ChangeMessageVisibility": {queue},
@@ -90,13 +94,16 @@ def test_function_role_has_exact_actions_on_this_stacks_resources(stack: Applied
     assert {sid for sid, s in statements.items() if "Condition" in s} == {
         "DecryptStackObjects",
         "EncryptOutputObjects",
+        "DecryptFilesTable",
+        "DecryptOwnQueueMessages",
     }
 
 
 def test_function_uses_the_key_only_through_s3_for_the_two_buckets(stack: AppliedStack) -> None:
-    """The key also encrypts SNS, logs, ECR, Athena results and the environment: the role may
-    use it only as S3 does for the input and output buckets (bucket ARN: S3 Bucket Keys;
-    object ARNs: objects written without one)."""
+    """The key also encrypts SNS, SQS, DynamoDB, logs, ECR, Athena results and the environment:
+    the role may use it only as S3 does for the input and output buckets (bucket ARN: S3 Bucket
+    Keys; object ARNs: objects written without one), as DynamoDB does for the files table and as
+    SQS does for its queue."""
     statements = _function_policy(stack)
     via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
     decrypt = statements["DecryptStackObjects"]
@@ -111,6 +118,18 @@ def test_function_uses_the_key_only_through_s3_for_the_two_buckets(stack: Applie
     assert sorted(
         as_list(encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"])
     ) == (sorted([OUTPUT, f"{OUTPUT}/*"]))
+    assert statements["DecryptFilesTable"]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+            "kms:EncryptionContext:aws:dynamodb:tableName": f"{PREFIX}-files",
+        }
+    }
+    assert statements["DecryptOwnQueueMessages"]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": f"sqs.{REGION}.amazonaws.com",
+            "kms:EncryptionContext:aws:sqs:arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-reports",
+        }
+    }
 
 
 # --- the key policy ---------------------------------------------------------------------------
@@ -127,7 +146,7 @@ def test_key_policy_limits_every_service_to_this_stacks_resources(stack: Applied
     trail = stack.outputs["audit_trail_arn"]
     assert set(statements) == {
         "AccountAdministersKey",
-        "InputBucketPublishesToLandingTopic",
+        "LandingBucketsPublishToLandingTopic",
         "StackAlarmsPublishToAlarmTopic",
         "LandingTopicDeliversToStackQueues",
         "LogsEncryptOwnLogGroups",
@@ -137,11 +156,11 @@ def test_key_policy_limits_every_service_to_this_stacks_resources(stack: Applied
     admin = statements["AccountAdministersKey"]
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 
-    s3 = statements["InputBucketPublishesToLandingTopic"]
+    s3 = statements["LandingBucketsPublishToLandingTopic"]
     assert s3["Principal"] == {"Service": "s3.amazonaws.com"}
     assert sorted(as_list(s3["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert s3["Condition"] == {
-        "ArnLike": {"aws:SourceArn": INPUT},
+        "ArnLike": {"aws:SourceArn": [INPUT, PARTNER_FEED]},
         "StringEquals": {
             "aws:SourceAccount": ACCOUNT,
             "kms:EncryptionContext:aws:sns:topicArn": landing,
@@ -155,7 +174,7 @@ def test_key_policy_limits_every_service_to_this_stacks_resources(stack: Applied
         "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": alarms},
     }
 
-    # SNS -> an SSE-KMS queue on this key would work (the module's documented requirement).
+    # SNS -> the stack's SSE-KMS queues (without it SNS could not deliver).
     sns = statements["LandingTopicDeliversToStackQueues"]
     assert sns["Principal"] == {"Service": "sns.amazonaws.com"}
     assert sorted(as_list(sns["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -208,6 +227,7 @@ def test_key_rotates_and_waits_before_deletion(stack: AppliedStack) -> None:
     ("module", "arn"),
     [
         ("module.input_bucket", INPUT),
+        ("module.partner_feed_bucket", PARTNER_FEED),
         ("module.output_bucket", OUTPUT),
         ("module.audit_trail[0].module.bucket", AUDIT),
     ],
@@ -261,11 +281,14 @@ def test_ecr_repository_policy_lets_lambda_pull_for_this_stacks_function_only(
     )
     assert policy_statements(json.dumps(applied)) == rendered
     [pull] = rendered.values()
-    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-reports"
+    functions = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{c}" for c in CONSUMERS]
     assert pull["Effect"] == "Allow"
     assert pull["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert sorted(as_list(pull["Action"])) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    assert pull["Condition"] == {"StringLike": {"aws:SourceArn": [function, f"{function}:*"]}}
+    assert sorted(pull["Condition"]["StringLike"]["aws:SourceArn"]) == sorted(
+        [arn for f in functions for arn in (f, f"{f}:*")]
+    )
+    assert set(pull["Condition"]) == {"StringLike"}
 
 
 def test_ecr_lifecycle_expires_untagged_images_only(stack: AppliedStack) -> None:
@@ -287,7 +310,7 @@ def test_ecr_lifecycle_expires_untagged_images_only(stack: AppliedStack) -> None
 # --- the audit trail ----------------------------------------------------------------------------
 
 
-def test_audit_trail_records_object_level_events_of_both_buckets(stack: AppliedStack) -> None:
+def test_audit_trail_records_object_level_events_of_the_data_buckets(stack: AppliedStack) -> None:
     cloudtrail = stack.moto.client("cloudtrail")
     trail_arn = stack.outputs["audit_trail_arn"]
     [trail] = cloudtrail.describe_trails(trailNameList=[trail_arn])["trailList"]
@@ -300,4 +323,4 @@ def test_audit_trail_records_object_level_events_of_both_buckets(stack: AppliedS
     assert selector["IncludeManagementEvents"] is False
     [resource] = selector["DataResources"]
     assert resource["Type"] == "AWS::S3::Object"
-    assert sorted(resource["Values"]) == [f"{INPUT}/", f"{OUTPUT}/"]
+    assert sorted(resource["Values"]) == [f"{INPUT}/", f"{OUTPUT}/", f"{PARTNER_FEED}/"]

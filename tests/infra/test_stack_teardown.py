@@ -96,12 +96,25 @@ def test_destroy_empties_versioned_buckets_in_batches_and_removes_everything(
     state = json.loads(stack.terraform("show", "-json").stdout)
     assert not state.get("values", {}).get("root_module", {}).get("resources")
     assert not state.get("values", {}).get("root_module", {}).get("child_modules")
-    for bucket in (o["input_bucket"], o["output_bucket"], o["audit_bucket"]):
+    for bucket in (
+        o["input_bucket"],
+        o["partner_feed_bucket"],
+        o["output_bucket"],
+        o["audit_bucket"],
+    ):
         with pytest.raises(ClientError):
             s3.head_bucket(Bucket=bucket)
     with pytest.raises(ClientError):
         stack.moto.client("ecr").describe_repositories(repositoryNames=[o["ecr_repository_name"]])
+    for function in ("function_name", "registry_function_name", "loader_function_name"):
+        with pytest.raises(ClientError):
+            stack.moto.client("lambda").get_function(FunctionName=o[function])
+    for table in ("files_table", "rows_table"):
+        with pytest.raises(ClientError):
+            stack.moto.client("dynamodb").describe_table(TableName=o[table])
     with pytest.raises(ClientError):
-        stack.moto.client("lambda").get_function(FunctionName=o["function_name"])
+        stack.moto.client("stepfunctions").describe_state_machine(
+            stateMachineArn=o["state_machine_arn"]
+        )
     key = stack.moto.client("kms").describe_key(KeyId=o["kms_key_arn"])["KeyMetadata"]
     assert key["KeyState"] == "PendingDeletion"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import ROOT, STACK, TERRAFORM_DIR, require_plugin_dir, terraform
+from tests.infra.conftest import (
+    CONSUMERS,
+    ROOT,
+    STACK,
+    TERRAFORM_DIR,
+    copy_terraform,
+    require_plugin_dir,
+    terraform,
+)
 
 # Its own group: it runs beside the stack tests (group "terraform"), whose time is mostly the
 # provider waiting on moto, not CPU.
@@ -28,7 +35,7 @@ CHECKOV = ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 def test_every_module_has_the_standard_files() -> None:
     assert set(MODULES) >= {
         "ecr_repository", "s3_bucket", "sqs_queue", "lambda_image_function",
-        "s3_sns_sqs_fanout", "alarms", "athena_reports", "audit_trail",
+        "s3_sns_sqs_fanout", "alarms", "athena_reports", "audit_trail", "queue_consumer",
     }  # fmt: skip
     for name in MODULES:
         files = {p.name for p in (TERRAFORM_DIR / "modules" / name).iterdir()}
@@ -68,9 +75,9 @@ def _init_and_validate(workdir: Path, plugin_dir: Path) -> str | None:
 
 def test_init_and_validate_stack_and_every_module(tmp_path: Path) -> None:
     plugin_dir = require_plugin_dir()
-    copy = tmp_path / "terraform"
     # The stack's .terraform.lock.hcl comes along: init fails if the mirror does not match it.
-    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    # So does the state machine definition the stack reads from app/.
+    copy = copy_terraform(tmp_path)
     dirs = [copy / STACK] + [copy / "modules" / m for m in MODULES]
     # validate spends its time loading the provider schema (CPU): two at a time.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -120,29 +127,39 @@ def test_no_hard_coded_service_principal_domains() -> None:
 
 
 # Every skip, by check and resource; the reasons are in the code (#checkov:skip=...:reason).
-EXPECTED_SKIPS = {
-    # Key policy: "*" is the key itself; service statements carry SourceArn/context conditions.
-    ("CKV_AWS_109", "aws_iam_policy_document.kms"),
-    ("CKV_AWS_111", "aws_iam_policy_document.kms"),
-    ("CKV_AWS_356", "aws_iam_policy_document.kms"),
-    # SQS-driven function: the queue has the DLQ; no VPC needed; images are pinned by digest.
-    ("CKV_AWS_116", "module.reports_function[0].aws_lambda_function.this"),
-    ("CKV_AWS_117", "module.reports_function[0].aws_lambda_function.this"),
-    ("CKV_AWS_272", "module.reports_function[0].aws_lambda_function.this"),
-    # The trail: one region's buckets, logs read from S3.
-    ("CKV_AWS_67", "module.audit_trail[0].aws_cloudtrail.this"),
-    ("CKV_AWS_252", "module.audit_trail[0].aws_cloudtrail.this"),
-    ("CKV2_AWS_10", "module.audit_trail[0].aws_cloudtrail.this"),
-} | {
-    # Buckets: object access audited by the trail; no replication; notifications where needed.
-    (check, f"{bucket}.aws_s3_bucket.this")
-    for check in ("CKV_AWS_18", "CKV_AWS_144", "CKV2_AWS_62")
-    for bucket in (
-        "module.input_bucket",
-        "module.output_bucket",
-        "module.audit_trail[0].module.bucket",
-    )
-}
+EXPECTED_SKIPS = (
+    {
+        # Key policy: "*" is the key itself; service statements carry SourceArn/context conditions.
+        ("CKV_AWS_109", "aws_iam_policy_document.kms"),
+        ("CKV_AWS_111", "aws_iam_policy_document.kms"),
+        ("CKV_AWS_356", "aws_iam_policy_document.kms"),
+        # The registry state machine: tracing and execution logs are opt-in (its role stays
+        # UpdateItem-only by default).
+        ("CKV_AWS_284", "aws_sfn_state_machine.registry"),
+        ("CKV_AWS_285", "aws_sfn_state_machine.registry"),
+        # The trail: one region's buckets, logs read from S3.
+        ("CKV_AWS_67", "module.audit_trail[0].aws_cloudtrail.this"),
+        ("CKV_AWS_252", "module.audit_trail[0].aws_cloudtrail.this"),
+        ("CKV2_AWS_10", "module.audit_trail[0].aws_cloudtrail.this"),
+    }
+    | {
+        # Buckets: object access audited by the trail; no replication; notifications where needed.
+        (check, f"{bucket}.aws_s3_bucket.this")
+        for check in ("CKV_AWS_18", "CKV_AWS_144", "CKV2_AWS_62")
+        for bucket in (
+            "module.input_bucket",
+            "module.partner_feed_bucket",
+            "module.output_bucket",
+            "module.audit_trail[0].module.bucket",
+        )
+    }
+    | {
+        # SQS-driven functions: the queue has the DLQ; no VPC needed; images are pinned by digest.
+        (check, f"module.{consumer}.module.function.aws_lambda_function.this")
+        for check in ("CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272")
+        for consumer in CONSUMERS
+    }
+)
 
 
 def test_checkov_has_no_failed_checks() -> None:

@@ -27,12 +27,12 @@ data "aws_iam_policy_document" "topic" {
       identifiers = [data.aws_service_principal.s3.name]
     }
 
-    # Only events of that bucket, and only when the bucket is in this account (bucket names are
-    # global, so the account check stops a re-created bucket elsewhere from publishing).
+    # Only events of these buckets, and only when the bucket is in this account (bucket names
+    # are global, so the account check stops a re-created bucket elsewhere from publishing).
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = [var.bucket_arn]
+      values   = sort([for b in values(var.buckets) : b.arn])
     }
 
     condition {
@@ -49,7 +49,7 @@ resource "aws_sns_topic_policy" "this" {
 }
 
 data "aws_iam_policy_document" "queue" {
-  for_each = var.queues
+  for_each = var.create_queue_policies ? var.queues : {}
 
   statement {
     sid       = "AllowLandingTopic"
@@ -71,10 +71,10 @@ data "aws_iam_policy_document" "queue" {
 }
 
 resource "aws_sqs_queue_policy" "this" {
-  for_each = var.queues
+  for_each = data.aws_iam_policy_document.queue
 
-  queue_url = each.value.url
-  policy    = data.aws_iam_policy_document.queue[each.key].json
+  queue_url = var.queues[each.key].url
+  policy    = each.value.json
 }
 
 resource "aws_sns_topic_subscription" "this" {
@@ -86,11 +86,19 @@ resource "aws_sns_topic_subscription" "this" {
   # Consumers get the S3 event notification JSON itself, not an SNS envelope around it.
   raw_message_delivery = true
 
+  # Routing by bucket: the S3 event's Records[].s3.bucket.name, matched in the message body.
+  filter_policy_scope = each.value.buckets == null ? null : "MessageBody"
+  filter_policy = each.value.buckets == null ? null : jsonencode({
+    Records = { s3 = { bucket = { name = sort([for b in each.value.buckets : var.buckets[b].name]) } } }
+  })
+
   depends_on = [aws_sqs_queue_policy.this]
 }
 
 resource "aws_s3_bucket_notification" "this" {
-  bucket = var.bucket_name
+  for_each = var.buckets
+
+  bucket = each.value.name
 
   topic {
     id            = "${var.topic_name}-objects"

@@ -9,20 +9,17 @@ variable "topic_name" {
   }
 }
 
-variable "bucket_name" {
-  description = "Name of the bucket whose object events are published."
-  type        = string
-  nullable    = false
-}
-
-variable "bucket_arn" {
-  description = "ARN of that bucket (the topic policy accepts events from it alone)."
-  type        = string
-  nullable    = false
+variable "buckets" {
+  description = "Buckets whose object events are published to the topic, by a short name: their name and ARN. The topic policy accepts events from these buckets alone (and only in this account). The names must be known at plan time (queues' filter policies are built from them); the notifications are created after the topic policy, which names the ARNs: give the ARNs from the bucket resources so that the buckets exist first."
+  type = map(object({
+    name = string
+    arn  = string
+  }))
+  nullable = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]+$", var.bucket_arn))
-    error_message = "bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>)."
+    condition     = length(var.buckets) > 0 && alltrue([for b in values(var.buckets) : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]+$", b.arn))])
+    error_message = "buckets needs at least one bucket, and every arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>)."
   }
 }
 
@@ -51,10 +48,11 @@ variable "filter_suffix" {
 }
 
 variable "queues" {
-  description = "Subscribed queues, by a short name: their ARN and URL. Each gets raw message delivery and a policy admitting this topic alone. A queue encrypted with a customer managed key (SSE-KMS) also needs that key's policy to let the SNS service principal use it (kms:GenerateDataKey, kms:Decrypt, for this topic by aws:SourceArn); SSE-SQS queues need nothing."
+  description = "Subscribed queues, by a short name: their ARN and URL, and `buckets`, the keys of var.buckets whose events this queue gets (null: every bucket's). A subscription limited to some buckets routes with an SNS filter policy on the message body (FilterPolicyScope MessageBody, Records.s3.bucket.name). Each subscription has raw message delivery. A queue encrypted with a customer managed key (SSE-KMS) also needs that key's policy to let the SNS service principal use it (kms:GenerateDataKey, kms:Decrypt, for this topic by aws:SourceArn); SSE-SQS queues need nothing."
   type = map(object({
-    arn = string
-    url = string
+    arn     = string
+    url     = string
+    buckets = optional(list(string))
   }))
   nullable = false
 
@@ -62,10 +60,22 @@ variable "queues" {
     condition     = alltrue([for q in values(var.queues) : can(regex("^arn:aws[a-z-]*:sqs:", q.arn))])
     error_message = "Every queue arn must be an SQS queue ARN."
   }
+
+  validation {
+    condition     = alltrue([for q in values(var.queues) : q.buckets == null || try(length(q.buckets) > 0 && alltrue([for b in q.buckets : contains(keys(var.buckets), b)]), false)])
+    error_message = "A queue's buckets must be null or a non-empty list of keys of var.buckets."
+  }
+}
+
+variable "create_queue_policies" {
+  description = "Give each queue a policy admitting this topic alone (sqs:SendMessage from the SNS service principal, by aws:SourceArn). Set false when the queues carry their own policy (a queue has one policy: the sqs_queue module's sns_topic_arns does the same, next to its TLS-only statement)."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "kms_key_arn" {
-  description = "KMS key encrypting the topic. Its key policy must let the S3 service principal use it (kms:GenerateDataKey, kms:Decrypt; conditions aws:SourceArn = the bucket, kms:EncryptionContext:aws:sns:topicArn = the topic). The AWS managed aws/sns key cannot be used: S3 could not publish."
+  description = "KMS key encrypting the topic. Its key policy must let the S3 service principal use it (kms:GenerateDataKey, kms:Decrypt; conditions aws:SourceArn = the buckets, kms:EncryptionContext:aws:sns:topicArn = the topic). The AWS managed aws/sns key cannot be used: S3 could not publish."
   type        = string
   nullable    = false
 

@@ -16,6 +16,8 @@ resource "aws_sqs_queue" "dlq" {
   kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : var.kms_data_key_reuse_period_seconds
   sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
 
+  policy = one([for k, doc in data.aws_iam_policy_document.queue : doc.json if k == "dlq"])
+
   tags = var.tags
 }
 
@@ -34,6 +36,8 @@ resource "aws_sqs_queue" "this" {
     maxReceiveCount     = var.max_receive_count
   })
 
+  policy = one([for k, doc in data.aws_iam_policy_document.queue : doc.json if k == "main"])
+
   tags = var.tags
 }
 
@@ -47,6 +51,65 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
     redrivePermission = "byQueue"
     sourceQueueArns   = [aws_sqs_queue.this.arn]
   })
+}
+
+data "aws_service_principal" "sns" {
+  service_name = "sns"
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  # The ARNs from the names: the policies are set when the queues are created (no separate
+  # aws_sqs_queue_policy to wait for), which a document referring to the queues could not be.
+  arn_prefix = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+}
+
+# Queue policies: no request without TLS (both queues); SendMessage from the listed SNS topics
+# only (the main queue). The DLQ needs no Allow: SQS itself moves messages there.
+data "aws_iam_policy_document" "queue" {
+  for_each = var.attach_policy ? { main = "${local.arn_prefix}:${var.name}", dlq = "${local.arn_prefix}:${local.dlq_name}" } : {}
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [each.value]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "main" && length(var.sns_topic_arns) > 0 ? [1] : []
+    content {
+      sid       = "AllowTopics"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value]
+
+      principals {
+        type        = "Service"
+        identifiers = [data.aws_service_principal.sns.name]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = var.sns_topic_arns
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {

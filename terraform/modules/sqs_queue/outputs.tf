@@ -41,3 +41,17 @@ output "alarm_arns" {
     aws_cloudwatch_metric_alarm.oldest_message_age.arn,
   ]
 }
+
+output "queue_policy_json" {
+  description = "The main queue's policy as rendered (null when attach_policy is false)."
+  value       = try(data.aws_iam_policy_document.queue["main"].json, null)
+}
+
+output "alarm_names" {
+  description = "Names of the DLQ-depth, DLQ-arrivals and oldest-message-age alarms."
+  value = [
+    aws_cloudwatch_metric_alarm.dlq_depth.alarm_name,
+    aws_cloudwatch_metric_alarm.dlq_arrivals.alarm_name,
+    aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
+  ]
+}

@@ -110,6 +110,25 @@ variable "restrict_dlq_sources" {
   nullable    = false
 }
 
+variable "attach_policy" {
+  description = "Set the queue policies of the queue and its DLQ (their `policy` argument): deny every request not made over TLS (aws:SecureTransport = false) and, on the main queue, allow SendMessage from sns_topic_arns. Off only when something else owns the queue policy (an aws_sqs_queue_policy: one policy per queue)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "sns_topic_arns" {
+  description = "SNS topics allowed to send to the main queue (the queue policy's Allow for the SNS service principal, by aws:SourceArn). With SSE-KMS the key policy must also let SNS use the key for these queues."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for t in var.sns_topic_arns : can(regex("^arn:aws[a-z-]*:sns:", t))])
+    error_message = "sns_topic_arns must be SNS topic ARNs."
+  }
+}
+
 variable "age_alarm_threshold_seconds" {
   description = "Alarm when the oldest message in the main queue is at least this old."
   type        = number
