@@ -7,25 +7,17 @@ s3.open_object (missing object, replaced upload -> Superseded), which does the G
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.adapters.s3 import open_object
 from app.core.objects import Opened
 
-
-class _Ranged:
-    """A client whose get_object asks for a byte range (the rest of the call is open_object's)."""
-
-    def __init__(self, client: Any, byte_range: str) -> None:
-        self.client = client
-        self.byte_range = byte_range
-
-    def get_object(self, **kwargs: Any) -> Any:
-        return self.client.get_object(Range=self.byte_range, **kwargs)
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def open_range(
-    client: Any, bucket: str, key: str, etag: str | None, start: int, end: int | None = None
+    client: S3Client, bucket: str, key: str, etag: str | None, start: int, end: int | None = None
 ) -> Opened:
     """Bytes start..end-1 of the object (to its end when `end` is None), streamed.
 
@@ -37,7 +29,8 @@ def open_range(
         return Opened(io.BytesIO(b""), etag=etag, size=0)
     early = 1 if start > 0 else 0
     last = "" if end is None else str(end - 1)
-    opened = open_object(_Ranged(client, f"bytes={start - early}-{last}"), bucket, key, etag)
+    byte_range = f"bytes={start - early}-{last}"
+    opened = open_object(client, bucket, key, etag, byte_range=byte_range)
     if early:
         opened.stream.read(1)
     return opened

@@ -19,6 +19,7 @@ import pytest
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
+from moto.moto_api._internal.models import moto_api_backend
 
 from app.adapters.clients import CLIENT_CONFIG
 from app.adapters.rows_table import RowsTable
@@ -77,6 +78,7 @@ def aws() -> Iterator[Aws]:
         else:
             os.environ["POWERTOOLS_METRICS_DISABLED"] = saved
         server.stop()
+        moto_api_backend.reset()  # moto's state is per process: leave none to the next module
 
 
 @pytest.fixture

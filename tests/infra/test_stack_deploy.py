@@ -271,7 +271,8 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
     cw = stack.moto.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
     # Exactly what terraform/README.md lists: per function Errors and Throttles, per queue the
-    # DLQ depth, DLQ arrivals and oldest message, and the reports function's failed files.
+    # DLQ depth, DLQ arrivals and oldest message, the reports' and the loader's failed files, and
+    # the registry's failed executions.
     assert set(alarms) == (
         {f"{PREFIX}-{fn}-{a}" for fn in CONSUMERS for a in ("errors", "throttles")}
         | {
@@ -279,7 +280,8 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
             for queue in QUEUES
             for a in ("dlq-not-empty", "dlq-arrivals", "oldest-message-age")
         }
-        | {f"{PREFIX}-reports-files-failed"}
+        | {f"{PREFIX}-reports-files-failed", f"{PREFIX}-loader-files-failed"}
+        | {f"{PREFIX}-registry-executions-failed"}
     )
     topic = stack.outputs["alarm_topic_arn"]
     assert all(topic in a["AlarmActions"] for a in alarms.values())
@@ -291,6 +293,15 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
     assert failed["Dimensions"] == [{"Name": "service", "Value": f"{PREFIX}-reports"}]
     assert (failed["Statistic"], failed["Threshold"]) == ("Sum", 0)
     assert failed["ComparisonOperator"] == "GreaterThanThreshold"
+    loader = alarms[f"{PREFIX}-loader-files-failed"]
+    assert loader["Dimensions"] == [{"Name": "service", "Value": f"{PREFIX}-loader"}]
+    # A registration that fails after its retries was already consumed from SQS: only the
+    # state machine's own metric shows it.
+    executions = alarms[f"{PREFIX}-registry-executions-failed"]
+    assert (executions["Namespace"], executions["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert executions["Dimensions"] == [
+        {"Name": "StateMachineArn", "Value": stack.outputs["state_machine_arn"]}
+    ]
 
     # Every new dead-lettered message, not only the first: the growth of the DLQ's depth.
     arrivals = alarms[f"{PREFIX}-reports-dlq-arrivals"]
