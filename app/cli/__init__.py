@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-from app.cli import demo, files, local, report
+from app.cli import demo, feed, files, local, report
 from app.cli.console import err
 from app.cli.failures import DEBUG_VARIABLE, CliError, debug_enabled, describe
 
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     local.add_parser(sub)
     files.add_parser(sub)
+    feed.add_parser(sub)
     return parser
 
 
