@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,7 +46,9 @@ class FileRecord:
     rows_loaded: int | None = None
     loader_etag: str | None = None
     loader_error: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    feed_status: str | None = None  # the customer feed's, on the files of a day's set
+    feed_messages: int | None = None
+    feed_errors: int | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> FileRecord:
@@ -71,6 +73,9 @@ class FileRecord:
             rows_loaded=number("RowsLoaded"),
             loader_etag=text("LoaderETag"),
             loader_error=text("LoaderError"),
+            feed_status=text("FeedStatus"),
+            feed_messages=number("FeedMessages"),
+            feed_errors=number("FeedErrors"),
         )
 
 

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.table import Table
+
 from app.cli.console import out, summary
 from app.cli.embedded import Delivery, deliveries, result, show_record_failures
 from app.cli.failures import DEBUG_VARIABLE, CliError, debug_enabled, explain
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assessment_assets" / "sample_orders.csv"
+FEED = ROOT / "assessment_assets" / "customer_feed"
 TIMEOUT = 60.0
 FINAL = {"loaded", "failed"}  # the loader's last word on a file
 
@@ -70,6 +73,7 @@ def _demo(path: Path) -> int:
         out.print(f"reports written to s3://{names.output_bucket}/ (read back from the bucket):")
         summary(manifest, stack.read_outputs(manifest.outputs))
         _show_registry(stack, key)
+        _show_feed(stack)
     out.print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0
 
@@ -98,6 +102,52 @@ def _show_registry(stack: LocalStack, key: str) -> None:
     rows = stack.rows_loaded(key)
     span = f", rows {rows[0]}..{rows[-1]}" if rows else ""
     out.print(f"rows table ({names.rows_table}): {len(rows)} items under {record.name}{span}")
+
+
+def _show_feed(stack: LocalStack) -> None:
+    """The customer feed: the two sample days' six files uploaded, the messages received."""
+    names = stack.names
+    bucket = names.partner_feed_bucket
+    s3 = stack.client("s3")
+    paths = sorted(FEED.glob("*_*.csv"), key=lambda p: (p.name.split("_")[0] != "items", p.name))
+    for path in paths:  # items first: each set completes with its last file, in any order
+        s3.upload_file(str(path), bucket, path.name)
+    days = sorted({path.stem.split("_")[1] for path in paths})
+    out.print(f"uploaded {len(paths)} partner files to s3://{bucket}/; waiting for the messages...")
+    expected = 0
+    deadline = time.monotonic() + TIMEOUT
+    for day in days:
+        while True:
+            record = stack.file_record(f"customers_{day}.csv", bucket)
+            status = record.feed_status if record else None
+            if status == "sent" or (status or "").startswith("failed"):
+                assert record is not None
+                expected += (record.feed_messages or 0) + (record.feed_errors or 0)
+                break
+            if time.monotonic() >= deadline:
+                raise CliError(f"customer feed {day}: not sent after {TIMEOUT:.0f}s ({status})")
+            time.sleep(0.1)
+    messages = stack.receive_all(names.queue("customer-feed"), expected, TIMEOUT)
+    table = Table(title=f"Customer feed ({names.queue('customer-feed')})", title_justify="left")
+    for column in ("feed_date", "customer", "orders", "total", "errors"):
+        table.add_column(
+            column, justify="right" if column in {"orders", "total", "errors"} else "left"
+        )
+    errors: dict[tuple[str, str], int] = {}
+    for body in messages:
+        if body["type"] == "error_message":
+            who = (body["feed_date"], body.get("customer_reference") or "")
+            errors[who] = errors.get(who, 0) + 1
+    for body in sorted(messages, key=lambda b: (b["feed_date"], b.get("customer_reference") or "")):
+        if body["type"] == "customer_message" and body.get("part") in (None, 1):
+            who = (body["feed_date"], body["customer_reference"])
+            table.add_row(
+                *who,
+                str(body["number_of_orders"]),
+                f"{body['total_amount_spent']:.2f}",
+                str(errors.get(who, "")),
+            )
+    out.print(table)
 
 
 def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> Manifest:

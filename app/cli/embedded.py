@@ -120,6 +120,15 @@ def consumer_line(stack: LocalStack, function: str, delivery: Delivery) -> str:
     if role == "registry":
         return f"registered {where} in {stack.names.files_table}"
     record = stack.file_record(ref.key, ref.bucket)
+    if role == "feed":
+        if record is None or record.feed_status is None:
+            return ""
+        if record.feed_status == "sent":
+            return (
+                f"fed {where}: its day's set sent {record.feed_messages} customer and "
+                f"{record.feed_errors} error messages to {stack.names.queue('customer-feed')}"
+            )
+        return f"feed {where}: {record.feed_status}"
     if record is None or record.loader_status is None:
         return ""
     if record.loader_status == "loaded":

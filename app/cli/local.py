@@ -105,7 +105,8 @@ def _introduce(stack: LocalStack) -> None:
     out.print(
         f"  input  s3://{names.input_bucket}\n  output s3://{names.output_bucket}\n"
         f"  partner feed s3://{names.partner_feed_bucket}\n"
-        f"  topic {names.topic}; queues -reports, -registry, -loader (each with a -dlq)\n"
+        f"  topic {names.topic}; queues -reports, -registry, -loader, -feed (each with a -dlq)\n"
+        f"  customer feed out: queue {names.queue('customer-feed')}\n"
         f"  tables {names.files_table} (the file registry), {names.rows_table} (the loader)"
     )
     aws, found = aws_command()

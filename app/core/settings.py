@@ -105,3 +105,39 @@ class LoaderSettings:
             margin_seconds=seconds(env, "LOADER_MARGIN_SECONDS", cls.margin_seconds),
             telemetry=Telemetry.from_env(env, "orders-loader"),
         )
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    files_table: str  # the registry: each file's FeedStatus, and the set guard on its item
+    output_queue_url: str  # the customer-feed queue: customer and error messages
+    feed_queue_url: str  # the function's own queue: the delayed completeness check
+    incomplete_after_seconds: int = 900  # SQS DelaySeconds: 0..900
+    telemetry: Telemetry = Telemetry("orders-customer-feed")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> FeedSettings:
+        text = env.get("INCOMPLETE_AFTER_SECONDS", str(cls.incomplete_after_seconds)).strip()
+        try:
+            delay = int(text)
+        except ValueError:
+            raise ConfigError(
+                f"INCOMPLETE_AFTER_SECONDS is not a whole number of seconds: {text!r}"
+            ) from None
+        if not 0 <= delay <= 900:
+            raise ConfigError(
+                f"INCOMPLETE_AFTER_SECONDS must be 0..900 (SQS DelaySeconds): {text!r}"
+            )
+        return cls(
+            files_table=required(
+                env, "FILES_TABLE", "the customer feed records each set's status and guard there"
+            ),
+            output_queue_url=required(
+                env, "OUTPUT_QUEUE_URL", "the customer feed sends its messages to this queue"
+            ),
+            feed_queue_url=required(
+                env, "FEED_QUEUE_URL", "the customer feed's own queue, for its completeness check"
+            ),
+            incomplete_after_seconds=delay,
+            telemetry=Telemetry.from_env(env, "orders-customer-feed"),
+        )

@@ -28,7 +28,13 @@ from botocore.exceptions import ClientError
 from app.adapters.clients import CLIENT_CONFIG
 from app.adapters.dynamodb import FileLedger, FileRecord
 from app.core.objects import ObjectRef
-from app.core.settings import LoaderSettings, RegistrySettings, ReportsSettings, Telemetry
+from app.core.settings import (
+    FeedSettings,
+    LoaderSettings,
+    RegistrySettings,
+    ReportsSettings,
+    Telemetry,
+)
 from app.local import topology
 from app.local.pump import ACCOUNT, REGION, BatchListener, EventPump
 from app.local.server import LoopbackServer
@@ -47,6 +53,7 @@ class LocalStack:
     visibility_timeout: int = 5
     max_receive_count: int = 5
     log_level: str = "ERROR"
+    incomplete_after_seconds: int = 900  # when the feed's check finds a day's set incomplete
     pump: EventPump | None = None  # the reports function's
     consumers: list[EventPump] = field(default_factory=list)  # the other functions'
 
@@ -178,8 +185,9 @@ class LocalStack:
         batch_size: int = 10,
         on_batch: Callable[[str, list[dict[str, Any]], set[str]], None] | None = None,
     ) -> None:
-        """Pumps for the registry and loader functions (their real handlers); `on_batch` is
-        told each function's batches (its name first)."""
+        """Pumps for the registry, loader and customer-feed functions (their real handlers);
+        `on_batch` is told each function's batches (its queue's name first)."""
+        from app.pipelines.customer_feed.function import make_handler as feed
         from app.pipelines.file_registry.function import make_handler as registry
         from app.pipelines.table_loader.function import make_handler as loader
 
@@ -199,10 +207,23 @@ class LocalStack:
             dynamodb=self.client("dynamodb"),
             sqs=self.client("sqs"),
         )
+        feed_fn = feed(
+            FeedSettings(
+                names.files_table,
+                self.queue_urls[names.queue("customer-feed")],
+                self.queue_urls[names.queue("feed")],
+                incomplete_after_seconds=self.incomplete_after_seconds,
+                telemetry=self._telemetry("orders-customer-feed"),
+            ),
+            s3=self.client("s3"),
+            dynamodb=self.client("dynamodb"),
+            sqs=self.client("sqs"),
+        )
         for queue, fn in (
             (names.queue("registry"), registry_fn),
             (names.queue("loader"), loader_fn),
             (names.queue("loader-continue"), loader_fn),
+            (names.queue("feed"), feed_fn),
         ):
             listener = None
             if on_batch is not None:
@@ -280,6 +301,21 @@ class LocalStack:
         name = f"{bucket or self.names.input_bucket}/{key}"
         return FileLedger(self.client("dynamodb"), self.names.files_table).get(name)
 
+    def receive_all(self, queue: str, count: int, timeout: float) -> list[dict[str, Any]]:
+        """`count` distinct JSON message bodies from `queue` (by message_id), deleted as read."""
+        sqs, url = self.client("sqs"), self.queue_urls[queue]
+        found: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            received = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", [])
+            for message in received:
+                body = json.loads(message["Body"])
+                found[str(body.get("message_id", message["MessageId"]))] = body
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return list(found.values())
+
     def rows_loaded(self, key: str, bucket: str | None = None) -> list[int]:
         """The row numbers the rows table holds for s3://bucket/key, in order."""
         source = f"{bucket or self.names.input_bucket}/{key}"
@@ -355,6 +391,8 @@ def _create(
                 "FilterPolicy": json.dumps({"Records": {"s3": {"bucket": {"name": buckets}}}}),
             },
         )
+    for role in topology.OUTPUT_QUEUES:
+        urls[names.queue(role)] = sqs.create_queue(QueueName=names.queue(role))["QueueUrl"]
     for role in topology.LANDING_BUCKETS:
         s3.put_bucket_notification_configuration(
             Bucket=names.bucket(role),

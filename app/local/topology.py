@@ -17,16 +17,23 @@ class Consumer:
     """An SQS-fed function: its queue (with a DLQ) gets the landing topic's events for the
     objects of `buckets`; `extra_queues` (each with a DLQ) feed the same function."""
 
-    name: str
+    name: str  # its queue's
     buckets: tuple[str, ...]  # "input", "partner-feed"
     extra_queues: tuple[str, ...] = ()
+    function: str = ""  # the function's name, when it is not the queue's
+
+    @property
+    def function_name(self) -> str:
+        return self.function or self.name
 
 
 CONSUMERS = (
     Consumer("reports", ("input",)),
     Consumer("registry", ("input", "partner-feed")),
     Consumer("loader", ("input",), extra_queues=("loader-continue",)),
+    Consumer("feed", ("partner-feed",), function="customer-feed"),
 )
+OUTPUT_QUEUES = ("customer-feed",)  # what the platform sends to; its consumers own their redrive
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ FILES_TABLE = "orders-pipeline-local-files"
 ROWS_TABLE = "orders-pipeline-local-rows"
 ANNOUNCE = re.compile(r"(processed|rejected|ignored|skipped|retry|failed) (.+?): ")
 # What the registry and the loader say of an upload (the reports function's lines are ANNOUNCE).
-CONSUMER = re.compile(r"(registered|loaded|loading|load failed|retry) (.+?)(?:: | in )")
+CONSUMER = re.compile(r"(registered|loaded|loading|load failed|fed|feed|retry) (.+?)(?:: | in )")
 
 
 def path_without_aws() -> str:

@@ -27,6 +27,10 @@ def test_demo_prints_the_three_answers() -> None:
         "rows table (orders-pipeline-local-rows): 20 items under "
         "orders-pipeline-local-input/sample_orders.csv, rows 2..21\n"
     ) in out
+    # the customer feed's two sample days, as the messages on the customer-feed queue say
+    assert re.search(r"│ 2022-01-30 │ ade3-11ed │ +2 │ 87\.50 │", out)
+    assert re.search(r"│ 2022-01-31 │ 123 +│ +2 │ 62\.30 │", out)
+    assert re.search(r"│ 2022-01-31 │ 456 +│ +1 │ 40\.00 │", out)
     assert result.stderr == ""
 
 

@@ -16,6 +16,8 @@ COMPLETE = {
     "ROWS_TABLE": "rows",
     "FILES_TABLE": "files",
     "CONTINUE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/loader-continue",
+    "OUTPUT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/customer-feed",
+    "FEED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/feed",
 }
 
 
@@ -40,6 +42,9 @@ def import_handler(module: str, missing: str, **overrides: str) -> subprocess.Co
         ("loader", "ROWS_TABLE"),
         ("loader", "FILES_TABLE"),
         ("loader", "CONTINUE_QUEUE_URL"),
+        ("customer_feed", "FILES_TABLE"),
+        ("customer_feed", "OUTPUT_QUEUE_URL"),
+        ("customer_feed", "FEED_QUEUE_URL"),
     ],
 )
 def test_a_missing_variable_fails_at_import_with_a_clear_message(module: str, missing: str) -> None:
@@ -54,7 +59,7 @@ def test_a_malformed_number_of_seconds_is_named() -> None:
     assert "LOADER_MARGIN_SECONDS is not a number of seconds: 'soon'" in result.stderr
 
 
-@pytest.mark.parametrize("module", ["reports", "registry", "loader"])
+@pytest.mark.parametrize("module", ["reports", "registry", "loader", "customer_feed"])
 def test_a_complete_configuration_imports(module: str) -> None:
     result = import_handler(module, "")
     assert result.returncode == 0, result.stderr

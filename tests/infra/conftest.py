@@ -48,8 +48,14 @@ ENDPOINT_SERVICES = (
 )  # fmt: skip
 # Files outside terraform/ that the stack reads (path.module/../../...): working copies get them.
 STACK_READS = ("app/pipelines/file_registry/state_machine.asl.json",)
-# The stack's consumers (modules/queue_consumer), by module name.
+# The stack's consumers (modules/queue_consumer) whose module, function (<prefix>-<name>), queue
+# and handler (app.handlers.<name>) share the name.
 CONSUMERS = ("reports", "registry", "loader")
+# The customer feed's consumer: function <prefix>-customer-feed, queue <prefix>-feed (its output
+# queue is <prefix>-customer-feed), handler app.handlers.customer_feed.
+FEED_CONSUMER = "customer_feed"
+# Every queue_consumer module of the stack.
+CONSUMER_MODULES = (*CONSUMERS, FEED_CONSUMER)
 
 # What the test override changes besides the backend and the endpoints, and why (moto 5.2):
 #  - attach_policy / attach_bucket_policy: moto evaluates a bucket policy's Deny statement as
@@ -278,7 +284,7 @@ def working_copy(dest: Path, moto_url: str, *, local_backend: bool = True) -> Pa
             endpoints=endpoints,
             state="local" if local_backend else "S3 (on moto)",
             backend=LOCAL_BACKEND if local_backend else "",
-            consumers="".join(CONSUMER_OVERRIDE.format(name=name) for name in CONSUMERS),
+            consumers="".join(CONSUMER_OVERRIDE.format(name=name) for name in CONSUMER_MODULES),
         )
     )
     return stack

@@ -19,6 +19,7 @@ import pytest
 from tests.infra.conftest import (
     ACCOUNT,
     BUCKET_PREFIX,
+    CONSUMER_MODULES,
     CONSUMERS,
     PREFIX,
     REGION,
@@ -89,6 +90,13 @@ def test_default_names_are_unique_per_account_and_region(stack: AppliedStack) ->
     assert o["function_name"] == f"{PREFIX}-reports"
     assert o["registry_function_name"] == f"{PREFIX}-registry"
     assert o["loader_function_name"] == f"{PREFIX}-loader"
+    assert o["customer_feed_role_arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-customer-feed-{REGION}"
+    )
+    assert o["customer_feed_function_name"] == f"{PREFIX}-customer-feed"
+    assert o["feed_queue_url"].endswith(f"/{PREFIX}-feed")
+    assert o["feed_dlq_url"].endswith(f"/{PREFIX}-feed-dlq")
+    assert o["customer_feed_queue_url"].endswith(f"/{PREFIX}-customer-feed")
     assert o["files_table"] == f"{PREFIX}-files"
     assert o["rows_table"] == f"{PREFIX}-rows"
     assert o["state_machine_arn"].endswith(f":stateMachine:{PREFIX}-registry")
@@ -149,15 +157,28 @@ def _environments(o: dict[str, Any]) -> dict[str, dict[str, str]]:
             "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-loader",
             **telemetry,
         },
+        "customer_feed": {
+            "FILES_TABLE": f"{PREFIX}-files",
+            "OUTPUT_QUEUE_URL": o["customer_feed_queue_url"],
+            "FEED_QUEUE_URL": o["feed_queue_url"],
+            "INCOMPLETE_AFTER_SECONDS": "900",
+            "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-customer-feed",
+            **telemetry,
+        },
     }
 
 
-@pytest.mark.parametrize("consumer", CONSUMERS)
+# Each consumer module's function (<prefix>-<name>) and main queue (<prefix>-<name>).
+FUNCTIONS = {c: c for c in CONSUMERS} | {"customer_feed": "customer-feed"}
+MAIN_QUEUES = {c: c for c in CONSUMERS} | {"customer_feed": "feed"}
+
+
+@pytest.mark.parametrize("consumer", CONSUMER_MODULES)
 def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
     stack: AppliedStack, consumer: str
 ) -> None:
     lam = stack.moto.client("lambda")
-    name = f"{PREFIX}-{consumer}"
+    name = f"{PREFIX}-{FUNCTIONS[consumer]}"
     cfg = lam.get_function_configuration(FunctionName=name)
     assert cfg["PackageType"] == "Image"
     assert cfg["Architectures"] == ["arm64"]
@@ -193,8 +214,8 @@ def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
     }
     assert sorted(mappings) == queues
     for queue, esm in mappings.items():
-        suffix = "" if queue == "main" else f"-{queue}"
-        assert esm["event_source_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}{suffix}"
+        queue_name = f"{PREFIX}-{MAIN_QUEUES[consumer]}" if queue == "main" else f"{name}-{queue}"
+        assert esm["event_source_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}"
         assert esm["function_response_types"] == ["ReportBatchItemFailures"]
         assert esm["scaling_config"][0]["maximum_concurrency"] >= 2
         # The mapping invokes the alias (moto reads it back resolved to the alias's version).
@@ -208,18 +229,21 @@ def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
     assert log_group["kms_key_id"] == stack.outputs["kms_key_arn"]
 
 
-# Every queue of the stack: its consumer, and whether the landing topic feeds it.
+# Every consumed queue of the stack: its consumer, its key in the consumer module, and whether the
+# landing topic feeds it. (The customer feed's output queue -customer-feed, which has no DLQ of
+# ours, is in test_stack_feed_role.py.)
 QUEUES = {
-    "reports": ("reports", True),
-    "registry": ("registry", True),
-    "loader": ("loader", True),
-    "loader-continue": ("loader", False),
+    "reports": ("reports", "main", True),
+    "registry": ("registry", "main", True),
+    "loader": ("loader", "main", True),
+    "loader-continue": ("loader", "continue", False),
+    "feed": ("customer_feed", "main", True),
 }
 
 
 @pytest.mark.parametrize("queue", sorted(QUEUES))
 def test_queue_encryption_redrive_visibility_and_policy(stack: AppliedStack, queue: str) -> None:
-    consumer, from_topic = QUEUES[queue]
+    consumer, key, from_topic = QUEUES[queue]
     sqs = stack.moto.client("sqs")
     url = sqs.get_queue_url(QueueName=f"{PREFIX}-{queue}")["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -231,13 +255,12 @@ def test_queue_encryption_redrive_visibility_and_policy(stack: AppliedStack, que
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
     assert attrs["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] == stack.outputs["kms_key_arn"]
     function = stack.moto.client("lambda").get_function_configuration(
-        FunctionName=f"{PREFIX}-{consumer}"
+        FunctionName=f"{PREFIX}-{FUNCTIONS[consumer]}"
     )
     assert int(attrs["VisibilityTimeout"]) >= 6 * function["Timeout"]
 
     # Queue policies (as rendered: moto does not evaluate them): no request without TLS, on the
     # queue and its DLQ; SendMessage from the landing topic alone, where it feeds the queue.
-    key = "main" if queue == consumer else queue.removeprefix(f"{consumer}-")
     module = f'module.{consumer}.module.queue["{key}"]'
     for which, arn_suffix in (("main", ""), ("dlq", "-dlq")):
         resource = stack.resource(f"{module}.aws_sqs_queue.{'this' if which == 'main' else 'dlq'}")
@@ -271,10 +294,10 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
     cw = stack.moto.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
     # Exactly what terraform/README.md lists: per function Errors and Throttles, per queue the
-    # DLQ depth, DLQ arrivals and oldest message, the reports' and the loader's failed files, and
-    # the registry's failed executions.
+    # DLQ depth, DLQ arrivals and oldest message, the reports' and the loader's failed files, the
+    # registry's failed executions, and the customer feed's sets still incomplete.
     assert set(alarms) == (
-        {f"{PREFIX}-{fn}-{a}" for fn in CONSUMERS for a in ("errors", "throttles")}
+        {f"{PREFIX}-{fn}-{a}" for fn in FUNCTIONS.values() for a in ("errors", "throttles")}
         | {
             f"{PREFIX}-{queue}-{a}"
             for queue in QUEUES
@@ -282,7 +305,9 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
         }
         | {f"{PREFIX}-reports-files-failed", f"{PREFIX}-loader-files-failed"}
         | {f"{PREFIX}-registry-executions-failed"}
+        | {f"{PREFIX}-customer-feed-sets-incomplete"}
     )
+    assert len(alarms) == 4 * 2 + 5 * 3 + 4
     topic = stack.outputs["alarm_topic_arn"]
     assert all(topic in a["AlarmActions"] for a in alarms.values())
 
@@ -302,6 +327,16 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
     assert executions["Dimensions"] == [
         {"Name": "StateMachineArn", "Value": stack.outputs["state_machine_arn"]}
     ]
+
+    # A set still missing a file after INCOMPLETE_AFTER_SECONDS: its check message was consumed.
+    incomplete = alarms[f"{PREFIX}-customer-feed-sets-incomplete"]
+    assert (incomplete["Namespace"], incomplete["MetricName"]) == (
+        "OrdersPipeline",
+        "FeedSetsIncomplete",
+    )
+    assert incomplete["Dimensions"] == [{"Name": "service", "Value": f"{PREFIX}-customer-feed"}]
+    assert (incomplete["Statistic"], incomplete["Threshold"]) == ("Sum", 0)
+    assert incomplete["ComparisonOperator"] == "GreaterThanThreshold"
 
     # Every new dead-lettered message, not only the first: the growth of the DLQ's depth.
     arrivals = alarms[f"{PREFIX}-reports-dlq-arrivals"]
@@ -430,10 +465,10 @@ def test_athena_catalog(stack: AppliedStack) -> None:
 # queue's redrive policy JSON with other whitespace.
 MOTO_ROUND_TRIP_UPDATES = {
     f'module.{consumer}.aws_lambda_event_source_mapping.this["{queue}"]'
-    for consumer, queue in (*((c, "main") for c in CONSUMERS), ("loader", "continue"))
+    for consumer, queue in (*((c, "main") for c in CONSUMER_MODULES), ("loader", "continue"))
 } | {
     f'module.{consumer}.module.queue["{queue}"].aws_sqs_queue.this'
-    for consumer, queue in (*((c, "main") for c in CONSUMERS), ("loader", "continue"))
+    for consumer, queue in (*((c, "main") for c in CONSUMER_MODULES), ("loader", "continue"))
 }
 
 
@@ -469,7 +504,7 @@ def test_a_plain_plan_keeps_the_running_function(stack: AppliedStack) -> None:
             yield from walk(child)
 
     planned = {r["address"]: r["values"] for r in walk(plan["planned_values"]["root_module"])}
-    for consumer in CONSUMERS:
+    for consumer in CONSUMER_MODULES:
         fn = planned[f"module.{consumer}.module.function[0].aws_lambda_function.this"]
         assert fn["image_uri"] == stack.outputs["image_uri"]
 

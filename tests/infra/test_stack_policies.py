@@ -281,7 +281,10 @@ def test_ecr_repository_policy_lets_lambda_pull_for_this_stacks_function_only(
     )
     assert policy_statements(json.dumps(applied)) == rendered
     [pull] = rendered.values()
-    functions = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{c}" for c in CONSUMERS]
+    functions = [
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{c}"
+        for c in (*CONSUMERS, "customer-feed")
+    ]
     assert pull["Effect"] == "Allow"
     assert pull["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert sorted(as_list(pull["Action"])) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]

@@ -1,7 +1,8 @@
 """The landing topic's routing on the applied stack: both buckets publish every created object
 to the one topic, and SNS filter policies on the event's bucket name (FilterPolicyScope
 MessageBody) decide which queue gets it: the reports and loader queues only the input bucket's
-objects, the registry queue both buckets'. Proven with real uploads on the moto server."""
+objects, the customer feed's queue (-feed) only the partner-feed bucket's, the registry queue both
+buckets'. Proven with real uploads on the moto server."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from tests.infra.conftest import AppliedStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
 
-QUEUES = ("reports", "loader", "registry")
+QUEUES = ("reports", "loader", "registry", "feed")
+INPUT_QUEUES = ("reports", "loader", "registry")
 
 
 def _landed(stack: AppliedStack, queue: str, keys: set[str]) -> set[tuple[str, str]]:
@@ -70,12 +72,19 @@ def routed(stack: AppliedStack) -> dict[str, Any]:
 def test_an_input_upload_reaches_the_reports_loader_and_registry_queues(
     routed: dict[str, Any],
 ) -> None:
-    for queue in QUEUES:
+    for queue in INPUT_QUEUES:
         assert routed["orders"] in routed["received"][queue], (queue, routed["received"])
 
 
-def test_a_partner_feed_upload_reaches_the_registry_queue_only(routed: dict[str, Any]) -> None:
+def test_an_input_upload_does_not_reach_the_feed_queue(routed: dict[str, Any]) -> None:
+    assert routed["orders"] not in routed["received"]["feed"], routed["received"]
+
+
+def test_a_partner_feed_upload_reaches_the_registry_and_feed_queues_only(
+    routed: dict[str, Any],
+) -> None:
     assert routed["feed"] in routed["received"]["registry"], routed["received"]
+    assert routed["feed"] in routed["received"]["feed"], routed["received"]
     assert routed["feed"] not in routed["received"]["reports"], routed["received"]
     assert routed["feed"] not in routed["received"]["loader"], routed["received"]
 
@@ -104,6 +113,7 @@ def test_subscriptions_filter_on_the_bucket_name_in_the_message_body(stack: Appl
         "reports": [stack.outputs["input_bucket"]],
         "loader": [stack.outputs["input_bucket"]],
         "registry": sorted([stack.outputs["input_bucket"], stack.outputs["partner_feed_bucket"]]),
+        "feed": [stack.outputs["partner_feed_bucket"]],
     }
     for queue, buckets in expected.items():
         attrs = by_queue[f"{prefix}-{queue}"]

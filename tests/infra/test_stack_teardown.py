@@ -106,7 +106,12 @@ def test_destroy_empties_versioned_buckets_in_batches_and_removes_everything(
             s3.head_bucket(Bucket=bucket)
     with pytest.raises(ClientError):
         stack.moto.client("ecr").describe_repositories(repositoryNames=[o["ecr_repository_name"]])
-    for function in ("function_name", "registry_function_name", "loader_function_name"):
+    for function in (
+        "function_name",
+        "registry_function_name",
+        "loader_function_name",
+        "customer_feed_function_name",
+    ):
         with pytest.raises(ClientError):
             stack.moto.client("lambda").get_function(FunctionName=o[function])
     for table in ("files_table", "rows_table"):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.infra.conftest import (
-    CONSUMERS,
+    CONSUMER_MODULES,
     ROOT,
     STACK,
     TERRAFORM_DIR,
@@ -157,7 +157,7 @@ EXPECTED_SKIPS = (
         # SQS-driven functions: the queue has the DLQ; no VPC needed; images are pinned by digest.
         (check, f"module.{consumer}.module.function.aws_lambda_function.this")
         for check in ("CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272")
-        for consumer in CONSUMERS
+        for consumer in CONSUMER_MODULES
     }
 )
 

@@ -1,0 +1,101 @@
+"""The customer feed's sending: SendMessageBatch, 10 entries and 1 MiB a call, only the failed
+entries retried (backoff with full jitter), bounded, then TransientError. A fake client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.adapters.feed import BATCH_BYTES, FeedQueue, batches
+from app.core.errors import TransientError
+
+
+class FakeSqs:
+    """send_message_batch that fails the entries `fail(call, entry)` says, recording calls."""
+
+    def __init__(self, fail: Any = None, sender_fault: bool = False) -> None:
+        self.fail = fail or (lambda call, entry: False)
+        self.sender_fault = sender_fault
+        self.calls: list[list[str]] = []  # the bodies of each call
+        self.delivered: list[str] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        call = len(self.calls)
+        self.calls.append([e["MessageBody"] for e in Entries])
+        ok, failed = [], []
+        for entry in Entries:
+            if self.fail(call, entry):
+                failed.append(
+                    {
+                        "Id": entry["Id"],
+                        "SenderFault": self.sender_fault,
+                        "Code": "ServiceUnavailable",
+                    }
+                )
+            else:
+                ok.append({"Id": entry["Id"], "MessageId": "x", "MD5OfMessageBody": "y"})
+                self.delivered.append(entry["MessageBody"])
+        return {"Successful": ok, "Failed": failed}
+
+
+def queue(client: FakeSqs, sleeps: list[float], **kwargs: Any) -> FeedQueue:
+    return FeedQueue(
+        client,  # type: ignore[arg-type]
+        "https://sqs/queue",
+        sleep=sleeps.append,
+        jitter=lambda low, high: high,  # the cap, to see the backoff
+        **kwargs,
+    )
+
+
+def messages(n: int, size: int = 10) -> list[tuple[str, str]]:
+    return [(f"id{i}", f"b{i}".ljust(size, "x")) for i in range(n)]
+
+
+def test_batches_of_ten() -> None:
+    client, sleeps = FakeSqs(), list[float]()
+    assert queue(client, sleeps).send(messages(25)) == 25
+    assert [len(c) for c in client.calls] == [10, 10, 5]
+    assert client.delivered == [body for _, body in messages(25)]
+    assert sleeps == []
+
+
+def test_a_batch_holds_at_most_one_mebibyte_of_bodies() -> None:
+    big = messages(5, size=400_000)
+    assert [len(b) for b in batches(big)] == [2, 2, 1]
+    assert all(sum(len(body) for _, body in b) <= BATCH_BYTES for b in batches(big))
+
+
+def test_only_the_failed_entries_are_retried_with_backoff() -> None:
+    # Call 0: entries 3 and 7 fail; call 1 (their retry): entry "7" (the second) fails again.
+    def fail(call: int, entry: dict[str, Any]) -> bool:
+        return (call == 0 and entry["Id"] in ("3", "7")) or (call == 1 and entry["Id"] == "7")
+
+    client, sleeps = FakeSqs(fail), list[float]()
+    feed = queue(client, sleeps, base_delay=0.1)
+    assert feed.send(messages(10)) == 10
+    assert [len(c) for c in client.calls] == [10, 2, 1]
+    assert client.calls[1] == ["b3xxxxxxxx", "b7xxxxxxxx"]
+    assert sorted(client.delivered) == sorted(body for _, body in messages(10))
+    assert sleeps == [0.1, 0.2]  # full jitter's caps: doubling
+    assert feed.calls == 3
+
+
+def test_failures_that_persist_are_transient_after_bounded_attempts() -> None:
+    client, sleeps = FakeSqs(lambda call, entry: entry["Id"] == "1"), list[float]()
+    feed = queue(client, sleeps, max_attempts=4, base_delay=1.0, max_delay=2.5)
+    with pytest.raises(TransientError, match=r"1 of 3 messages .* after 4 SendMessageBatch"):
+        feed.send(messages(3))
+    assert len(client.calls) == 4
+    assert sleeps == [1.0, 2.0, 2.5]  # capped
+
+
+def test_an_entry_refused_as_the_senders_fault_is_not_retried() -> None:
+    client, sleeps = (
+        FakeSqs(lambda call, entry: entry["Id"] == "0", sender_fault=True),
+        list[float](),
+    )
+    with pytest.raises(RuntimeError, match=r"refused by SQS as the sender's fault, e\.g\. id0"):
+        queue(client, sleeps).send(messages(2))
+    assert len(client.calls) == 1
