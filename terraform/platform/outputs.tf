@@ -172,3 +172,35 @@ output "loader_role_arn" {
   description = "Execution role of the loader function (null until an image exists)."
   value       = module.loader.role_arn
 }
+
+# --- the customer feed ------------------------------------------------------------------------
+
+output "feed_queue_url" {
+  description = "URL of the queue feeding the customer feed function (events of the partner-feed bucket, and its own delayed completeness checks)."
+  value       = module.customer_feed.queue_url
+}
+
+output "feed_dlq_url" {
+  description = "URL of the customer feed's dead-letter queue."
+  value       = module.customer_feed.dlq_url
+}
+
+output "customer_feed_queue_url" {
+  description = "URL of the output queue -customer-feed (one message per customer of a partner's set; no DLQ: its consumers own their redrive)."
+  value       = aws_sqs_queue.customer_feed.url
+}
+
+output "customer_feed_queue_arn" {
+  description = "ARN of the output queue -customer-feed (for its consumers' policies)."
+  value       = aws_sqs_queue.customer_feed.arn
+}
+
+output "customer_feed_function_name" {
+  description = "Name of the customer feed function (null until an image exists)."
+  value       = module.customer_feed.function_name
+}
+
+output "customer_feed_role_arn" {
+  description = "Execution role of the customer feed function (null until an image exists)."
+  value       = module.customer_feed.role_arn
+}

@@ -1,6 +1,7 @@
 # The platform every pipeline shares: names, the image the functions run, the image repository,
 # the buckets, the landing topic and its fan-out, the alarm topic and the audit trail. The key is
-# in kms.tf; each pipeline has its own file (reports.tf, file_registry.tf, table_loader.tf).
+# in kms.tf; each pipeline has its own file (reports.tf, file_registry.tf, table_loader.tf,
+# customer_feed.tf).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -42,6 +43,8 @@ locals {
     reports  = "${local.name_prefix}-reports"
     registry = "${local.name_prefix}-registry"
     loader   = "${local.name_prefix}-loader"
+    # Its queue is <prefix>-feed (customer_feed.tf): <prefix>-customer-feed is its output queue.
+    customer_feed = "${local.name_prefix}-customer-feed"
   }
   function_roles = { for k, name in local.functions : k => "${name}-${var.region}" }
 
@@ -71,10 +74,13 @@ locals {
   via = {
     s3       = "s3.${var.region}.${local.dns_suffix}"
     dynamodb = "dynamodb.${var.region}.${local.dns_suffix}"
+    sqs      = "sqs.${var.region}.${local.dns_suffix}"
   }
 
   # Custom-metric alarms, by alarm name (each pipeline file adds its own).
-  metric_alarms = merge(local.reports_metric_alarms, local.registry_metric_alarms, local.loader_metric_alarms)
+  metric_alarms = merge(
+    local.reports_metric_alarms, local.registry_metric_alarms, local.loader_metric_alarms, local.feed_metric_alarms,
+  )
 }
 
 # --- the image the functions run ---------------------------------------------------------------
@@ -184,6 +190,8 @@ module "fanout" {
     loader  = { arn = module.loader.queue_arn, url = module.loader.queue_url, buckets = ["input"] }
     # Every landed object is registered, partners' feed files too.
     registry = { arn = module.registry.queue_arn, url = module.registry.queue_url, buckets = ["input", "partner_feed"] }
+    # Partners' feed files: the partner-feed bucket's objects only (the customer feed).
+    feed = { arn = module.customer_feed.queue_arn, url = module.customer_feed.queue_url, buckets = ["partner_feed"] }
   }
 }
 

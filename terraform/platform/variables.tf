@@ -349,3 +349,51 @@ variable "state_machine_tracing" {
   default     = false
   nullable    = false
 }
+
+variable "feed_memory_size" {
+  description = "Memory of the customer feed function in MB (it joins a set's three files in memory)."
+  type        = number
+  default     = 1024
+  nullable    = false
+
+  validation {
+    condition     = var.feed_memory_size >= 128 && var.feed_memory_size <= 10240
+    error_message = "feed_memory_size must be from 128 to 10240."
+  }
+}
+
+variable "feed_timeout" {
+  description = "Timeout of the customer feed function in seconds (a set's claim lease expires after it; its queue's visibility timeout is 6x this plus the batching window)."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.feed_timeout >= 1 && var.feed_timeout <= 900
+    error_message = "feed_timeout must be from 1 to 900."
+  }
+}
+
+variable "feed_incomplete_after_seconds" {
+  description = "INCOMPLETE_AFTER_SECONDS of the customer feed function: a set still missing a file this long after one of its files landed counts as incomplete (FeedSetsIncomplete). The check is a message delayed this long (SQS DelaySeconds: 0 to 900)."
+  type        = number
+  default     = 900
+  nullable    = false
+
+  validation {
+    condition     = var.feed_incomplete_after_seconds >= 0 && var.feed_incomplete_after_seconds <= 900 && floor(var.feed_incomplete_after_seconds) == var.feed_incomplete_after_seconds
+    error_message = "feed_incomplete_after_seconds must be a whole number from 0 to 900 (SQS DelaySeconds)."
+  }
+}
+
+variable "customer_feed_message_retention_seconds" {
+  description = "Retention of the output queue -customer-feed (default 4 days): how long its consumers have to take a message."
+  type        = number
+  default     = 345600
+  nullable    = false
+
+  validation {
+    condition     = var.customer_feed_message_retention_seconds >= 60 && var.customer_feed_message_retention_seconds <= 1209600
+    error_message = "customer_feed_message_retention_seconds must be from 60 to 1209600 (14 days)."
+  }
+}

@@ -96,19 +96,20 @@ def test_registry_role_consumes_its_queue(stack: AppliedStack, creds: dict[str, 
     sqs = stack.moto.client("sqs", **creds)
     with stack.moto.iam_enforced():
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-        handles = []
+        handles, others = [], []
         for _ in range(5):
             for m in sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
             ).get("Messages", []):
                 if m["Body"] == '{"probe": "registry"}':
                     handles.append(m["ReceiptHandle"])
-                else:  # another test's event
-                    sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                    )
+                else:  # another test's event: held until the probe is found (released at once,
+                    # the queue's first ten would come back every time), then released
+                    others.append(m["ReceiptHandle"])
             if handles:
                 break
+        for handle in others:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
         assert handles, "the probe message was not received"
         for handle in handles:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)

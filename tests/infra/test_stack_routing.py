@@ -23,16 +23,18 @@ INPUT_QUEUES = ("reports", "loader", "registry")
 
 def _landed(stack: AppliedStack, queue: str, keys: set[str]) -> set[tuple[str, str]]:
     """(bucket, key) of the ObjectCreated events for `keys` in a queue. Those messages are
-    deleted; any other message is made visible again at once (another test may wait for it)."""
+    deleted. Any other message is held until the queue has nothing more to give (released at
+    once, the queue's first ten would come back on every receive), then made visible again
+    (another test may wait for it)."""
     sqs = stack.moto.client("sqs")
     url = stack.outputs[f"{queue}_queue_url"]
     found: set[tuple[str, str]] = set()
+    others: list[str] = []
     empty_rounds = 0
     while empty_rounds < 2:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
             "Messages", []
         )
-        mine = []
         for m in messages:
             records = json.loads(m["Body"]).get("Records", [])
             landed = {
@@ -41,14 +43,12 @@ def _landed(stack: AppliedStack, queue: str, keys: set[str]) -> set[tuple[str, s
             }
             if {key for _, key in landed} & keys:
                 found |= landed
-                mine.append(m)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             else:
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                )
-        for m in mine:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        empty_rounds = 0 if mine else empty_rounds + 1
+                others.append(m["ReceiptHandle"])
+        empty_rounds = 0 if messages else empty_rounds + 1
+    for handle in others:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return found
 
 

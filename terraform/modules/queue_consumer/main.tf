@@ -2,14 +2,15 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  # The queue the function is named after, and the extra ones (<name>-<key>), each with its DLQ.
+  # The main queue (<queue_name>, by default the function's name), and the extra ones
+  # (<name>-<key>), each with its DLQ.
   queues = merge(
     {
       main = {
-        name           = var.name
+        name           = coalesce(var.queue_name, var.name)
         sns_topic_arns = var.sns_topic_arns
         batch_size     = var.batch_size
-        function_sends = false
+        function_sends = var.queue_function_sends
       }
     },
     {
@@ -101,9 +102,11 @@ module "function" {
   description   = var.description
   image_uri     = var.image_uri
   image_command = var.image_command
-  environment = merge(var.environment, {
-    for k, q in var.extra_queues : q.url_variable => module.queue[k].queue_url if q.url_variable != null
-  })
+  environment = merge(
+    var.environment,
+    var.queue_url_variable == null ? {} : { (var.queue_url_variable) = module.queue["main"].queue_url },
+    { for k, q in var.extra_queues : q.url_variable => module.queue[k].queue_url if q.url_variable != null },
+  )
   memory_size          = var.memory_size
   timeout              = var.timeout
   ephemeral_storage_mb = var.ephemeral_storage_mb

@@ -9,6 +9,35 @@ variable "name" {
   }
 }
 
+variable "queue_name" {
+  description = "Name of the main queue (DLQ <queue_name>-dlq) when it is not the function's (null: name)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.queue_name == null || can(regex("^[A-Za-z0-9_-]{1,76}$", var.queue_name))
+    error_message = "queue_name must be 1-76 letters, digits, '-' or '_' (80 characters with the -dlq suffix)."
+  }
+}
+
+variable "queue_function_sends" {
+  description = "Let the function send to its main queue (e.g. a delayed check it feeds itself): sqs:SendMessage on it and, with kms_key_arn, kms:GenerateDataKey through SQS for it."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "queue_url_variable" {
+  description = "Environment variable of the function set to its main queue's URL (null: none)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.queue_url_variable == null || can(regex("^[A-Za-z][A-Za-z0-9_]*$", var.queue_url_variable))
+    error_message = "queue_url_variable must be an environment variable name."
+  }
+}
+
 variable "create_function" {
   description = "Create the function and its event source mappings. false (no image yet) creates the queues and the alarms only: messages wait in the queue until the function exists."
   type        = bool
