@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from app.adapters.retry import Backoff
 from app.adapters.s3 import open_object
 from app.core.errors import TransientError
 from app.orders_csv.reader import Readable
@@ -185,11 +186,7 @@ class FeedQueue:
     ) -> None:
         self.client = client
         self.url = url
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
-        self.jitter = jitter
+        self.backoff = Backoff(max_attempts, base_delay, max_delay, sleep, jitter)
         self.calls = 0  # SendMessageBatch calls made (retries included)
 
     def send(self, messages: Iterable[tuple[str, str]]) -> int:
@@ -203,10 +200,7 @@ class FeedQueue:
         pending: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(batch)
         ]
-        for attempt in range(self.max_attempts):
-            if attempt:
-                cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-                self.sleep(self.jitter(0, cap))  # full jitter
+        for _attempt in self.backoff.attempts():
             self.calls += 1
             response = self.client.send_message_batch(QueueUrl=self.url, Entries=pending)
             failed = response.get("Failed", [])
@@ -223,7 +217,7 @@ class FeedQueue:
             pending = [entry for entry in pending if entry["Id"] in again]
         raise TransientError(
             f"{len(pending)} of {len(batch)} messages to {self.url} still failed after "
-            f"{self.max_attempts} SendMessageBatch attempts: retry later"
+            f"{self.backoff.max_attempts} SendMessageBatch attempts: retry later"
         )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.config import Config
 
 from app.adapters.clients import CLIENT_CONFIG
+from app.adapters.retry import Backoff
 from app.core.errors import TransientError
 from app.pipelines.table_loader.items import ROW, SOURCE, Item
 
@@ -58,11 +59,7 @@ class RowsTable:
         self.client = client
         self.table = table
         self.concurrency = max(1, concurrency)
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
-        self.jitter = jitter
+        self.backoff = Backoff(max_attempts, base_delay, max_delay, sleep, jitter)
         self.calls = 0  # BatchWriteItem calls made (retries included)
 
     def put(self, items: Iterable[Item]) -> int:
@@ -110,10 +107,7 @@ class RowsTable:
 
     def _write_batch(self, batch: list[WriteRequest]) -> int:
         pending = cast("list[WriteRequestUnionTypeDef]", batch)
-        for attempt in range(self.max_attempts):
-            if attempt:
-                cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-                self.sleep(self.jitter(0, cap))  # full jitter
+        for _attempt in self.backoff.attempts():
             self.calls += 1
             response = self.client.batch_write_item(RequestItems={self.table: pending})
             unprocessed = response.get("UnprocessedItems", {}).get(self.table, [])
@@ -122,7 +116,7 @@ class RowsTable:
             pending = cast("list[WriteRequestUnionTypeDef]", unprocessed)
         raise TransientError(
             f"{len(pending)} of {len(batch)} writes to {self.table} still unprocessed after "
-            f"{self.max_attempts} BatchWriteItem attempts (throttled): retry later"
+            f"{self.backoff.max_attempts} BatchWriteItem attempts (throttled): retry later"
         )
 
 

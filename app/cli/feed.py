@@ -18,6 +18,7 @@ from rich.table import Table
 
 from app.cli.console import out
 from app.cli.failures import CliError, explain
+from app.cli.report import iso_date
 from app.pipelines.customer_feed.files import KINDS, file_name
 from app.pipelines.customer_feed.messages import CustomerMessage, ErrorMessage
 
@@ -27,16 +28,9 @@ def add_parser(sub: Any) -> None:
         "feed", help="build one day's customer-feed messages from local or S3 files (no sending)"
     )
     feed.add_argument("source", metavar="SOURCE", help="a directory, or s3://bucket/prefix")
-    feed.add_argument("--date", type=_date, required=True, help="the feed date YYYY-MM-DD")
+    feed.add_argument("--date", type=iso_date, required=True, help="the feed date YYYY-MM-DD")
     feed.add_argument("--out", type=Path, help="write every message body, one per line (JSONL)")
     feed.set_defaults(run=run, usage=feed)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -35,12 +35,15 @@ def add_parser(sub: Any) -> None:
         help="output directory, laid out like the bucket (default: ./out)",
     )
     report.add_argument(
-        "--date", type=_date, default=None, help="partition date YYYY-MM-DD (default: today, UTC)"
+        "--date",
+        type=iso_date,
+        default=None,
+        help="partition date YYYY-MM-DD (default: today, UTC)",
     )
     report.set_defaults(run=run, usage=report)
 
 
-def _date(text: str) -> dt.date:
+def iso_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
