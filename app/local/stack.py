@@ -164,9 +164,9 @@ class LocalStack:
             s3=self.client("s3"),
             dynamodb=self.client("dynamodb"),
         )
-        return self._pump(self.names.reports_queue, fn, batch_size, on_batch)
+        return self.consumer_pump(self.names.reports_queue, fn, batch_size, on_batch)
 
-    def _pump(
+    def consumer_pump(
         self, queue: str, fn: Handler, batch_size: int, on_batch: BatchListener | None = None
     ) -> EventPump:
         function = queue.removesuffix("-continue")
@@ -228,7 +228,7 @@ class LocalStack:
             listener = None
             if on_batch is not None:
                 listener = functools.partial(on_batch, queue.removesuffix("-continue"))
-            pump = self._pump(queue, fn, batch_size, listener)
+            pump = self.consumer_pump(queue, fn, batch_size, listener)
             pump.start()
             self.consumers.append(pump)
 
