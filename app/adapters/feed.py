@@ -144,6 +144,14 @@ class FeedRegistry:
             removes += ", FeedSentAt"
         return self._update(name, sets + removes, values, "FeedVersions = :v")
 
+    def release(self, name: str, versions: str) -> None:
+        self._update(
+            name,
+            "SET FeedLease = :expired",
+            {":v": {"S": versions}, ":processing": {"S": PROCESSING}, ":expired": {"N": "0"}},
+            "FeedVersions = :v AND FeedStatus = :processing",
+        )
+
     def mark(self, name: str, status: str, set_name: str) -> None:
         self._update(
             name,

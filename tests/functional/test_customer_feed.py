@@ -437,3 +437,29 @@ def test_other_keys_are_ignored(aws: Aws, metered: Handler, folder: str, capsys:
     assert output(aws) == []
     assert drain(aws, aws.feed_url) == []
     assert registry(aws, f"{folder}readme.txt") == {}
+
+
+def test_a_send_that_fails_is_retried_at_once_by_the_redelivery(
+    aws: Aws, settings: FeedSettings, folder: str
+) -> None:
+    """The failed run ends its claim's lease: the redelivered event (long before the lease of
+    the invocation would have expired) processes the set, and nothing is left 'processing'."""
+    drain(aws, aws.output_url)
+    day = "2022-01-30"
+    events = [put_file(aws, folder, kind, day) for kind in KINDS]
+    sqs = aws.client("sqs")
+    faults = {"left": 1}
+
+    def refuse(**_: Any) -> None:
+        if faults["left"]:
+            faults["left"] -= 1
+            raise ConnectionError("the customer-feed queue cannot be reached")
+
+    sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", refuse)
+    handler = make_handler(settings, s3=aws.client("s3"), dynamodb=aws.client("dynamodb"), sqs=sqs)
+    assert invoke(handler, events[-1]) == {"m0"}  # failed: SQS delivers it again
+    assert output(aws) == []
+    assert invoke(handler, events[-1]) == set()
+    (message,) = output(aws)
+    assert message["customer_reference"] == "ade3-11ed"
+    assert registry(aws, f"{folder}customers_20220130.csv")["FeedStatus"] == "sent"

@@ -18,8 +18,9 @@ prefix of the partner-feed bucket. On the event of any of them (in any arrival o
   outcome ("sent" or "failed: <why>") on the item, where the set's versions are; the two
   other files' items say the same status and name the set's item. A re-upload changes the
   versions: the set is processed again, with new message ids.
-- a failure while sending raises (SQS delivers the event again; the claim's lease expires
-  with the invocation; message ids are deterministic, so consumers drop the duplicates).
+- a failure while reading or sending raises: the claim's lease is ended at once (so the
+  redelivered event can claim the set again) and SQS delivers the event again; message ids
+  are deterministic, so consumers drop the duplicates of messages sent before the failure.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class Registry(Protocol):
 
     def mark(self, name: str, status: str, set_name: str) -> None:
         """SET FeedStatus (and the set's item name) on another file of the set."""
+
+    def release(self, name: str, versions: str) -> None:
+        """End our claim's lease at once (if the claim is still ours): the redelivery of a run
+        that failed may claim the set again without waiting for the lease to expire."""
 
 
 class Outbox(Protocol):
@@ -229,6 +234,13 @@ class FeedSets:
         now = self.clock()
         if not self.registry.claim(feed_set.record, tag, now, now + lease_seconds):
             return SetOutcome("claimed")
+        try:
+            return self._claimed(feed_set, versions, tag)
+        except BaseException:  # a transient failure: SQS delivers the event again
+            self.registry.release(feed_set.record, tag)
+            raise
+
+    def _claimed(self, feed_set: FeedSet, versions: dict[str, str], tag: str) -> SetOutcome:
         try:
             streams = {
                 kind: self.objects.open(feed_set.bucket, feed_set.key(kind), versions[kind])
