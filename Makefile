@@ -47,6 +47,7 @@ test: lint ## everything CI runs: lint, types, unit, functional, infra, e2e
 bench: setup ## benchmarks; writes docs/benchmarks.md (BENCH_ARGS=--rows-10m for 10M rows) and docs/benchmarks-loader.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.loader_throughput --rows 1000000 --validation off,on --output docs/benchmarks-loader.md
+	$(BIN)/python -m benchmarks.feed_throughput --customers 20000 --output docs/benchmarks-feed.md
 
 clean:
 	rm -rf $(VENV) $(BOOT) tools/checkov/.venv .pytest_cache .mypy_cache .ruff_cache
