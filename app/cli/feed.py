@@ -10,9 +10,10 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -21,6 +22,9 @@ from app.cli.failures import CliError, explain
 from app.cli.report import iso_date
 from app.pipelines.customer_feed.files import KINDS, file_name
 from app.pipelines.customer_feed.messages import CustomerMessage, ErrorMessage
+
+if TYPE_CHECKING:
+    from app.pipelines.customer_feed.join import FeedResult
 
 
 def add_parser(sub: Any) -> None:
@@ -119,7 +123,13 @@ def _build(
     from app.pipelines.customer_feed.join import csv_source, join_feed
 
     sources = {kind: csv_source(name, stream) for kind, (name, stream) in streams.items()}
-    result = join_feed(args.date, sources, versions)
+    with tempfile.TemporaryDirectory(prefix="orders-pipeline-feed-") as work:
+        result = join_feed(args.date, sources, versions, workdir=Path(work))
+        with result:
+            return _print(args, result)
+
+
+def _print(args: argparse.Namespace, result: FeedResult) -> int:
     table = Table(title=f"Customer feed {args.date.isoformat()}", title_justify="left")
     for column in ("customer", "orders", "total", "errors"):
         table.add_column(column, justify="left" if column == "customer" else "right")

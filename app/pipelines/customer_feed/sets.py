@@ -26,10 +26,12 @@ prefix of the partner-feed bucket. On the event of any of them (in any arrival o
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from app.core.errors import FileError, Superseded
@@ -257,27 +259,32 @@ class FeedSets:
         sources: dict[str, FeedSource] = {
             kind: csv_source(file_name(kind, feed_set.feed_date), streams[kind]) for kind in KINDS
         }
-        result = join_feed(feed_set.feed_date, sources, versions)
-        counts = {"customer": 0, "error": 0}
-        if result.joined:
-            self.outbox.send(_counted(result.messages(), counts))
-            outcome = SetOutcome(
-                "sent",
-                customer_messages=counts["customer"],
-                error_messages=counts["error"],
-                records=result.records,
-            )
-        else:  # its messages are one error per bad file, and they say why
-            errors = list(result.messages())
-            self.outbox.send(_counted(iter(errors), counts))
-            outcome = SetOutcome(
-                "failed",
-                error_messages=counts["error"],
-                reason="; ".join(
-                    f"{e.file}: {e.message}" for e in errors if isinstance(e, ErrorMessage)
-                ),
-                records=result.records,
-            )
+        # The join spills to a temporary directory: memory stays bounded by a partition,
+        # not the day's files (see join.py).
+        with (
+            tempfile.TemporaryDirectory(prefix="customer-feed-") as work,
+            join_feed(feed_set.feed_date, sources, versions, workdir=Path(work)) as result,
+        ):
+            counts = {"customer": 0, "error": 0}
+            if result.joined:
+                self.outbox.send(_counted(result.messages(), counts))
+                outcome = SetOutcome(
+                    "sent",
+                    customer_messages=counts["customer"],
+                    error_messages=counts["error"],
+                    records=result.records,
+                )
+            else:  # its messages are one error per bad file, and they say why
+                errors = list(result.messages())
+                self.outbox.send(_counted(iter(errors), counts))
+                outcome = SetOutcome(
+                    "failed",
+                    error_messages=counts["error"],
+                    reason="; ".join(
+                        f"{e.file}: {e.message}" for e in errors if isinstance(e, ErrorMessage)
+                    ),
+                    records=result.records,
+                )
         self._record(feed_set, tag, outcome)
         return outcome
 
