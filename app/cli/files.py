@@ -17,6 +17,7 @@ from rich.table import Table
 
 from app.cli.console import out
 from app.cli.failures import CliError, explain, one_line
+from app.cli.report import iso_date
 
 if TYPE_CHECKING:
     from app.adapters.dynamodb import FileRecord
@@ -45,7 +46,7 @@ def add_parser(sub: Any) -> None:
     )
     files.add_argument(
         "--since",
-        type=_date,
+        type=iso_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="only files landed on or after this date (UTC)",
@@ -68,13 +69,6 @@ def add_parser(sub: Any) -> None:
         ),
     )
     files.set_defaults(run=run, usage=files)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _limit(text: str) -> int:

@@ -166,10 +166,18 @@ class LocalStack:
         )
         return self.consumer_pump(self.names.reports_queue, fn, batch_size, on_batch)
 
+    def function_of(self, queue: str) -> str:
+        """The function a queue feeds (the loader's two queues feed one; `-feed`, the
+        customer feed's), as the topology says."""
+        for consumer in topology.CONSUMERS:
+            if queue in {self.names.queue(q) for q in (consumer.name, *consumer.extra_queues)}:
+                return self.names.function(consumer.function_name)
+        raise KeyError(f"no function consumes {queue}")
+
     def consumer_pump(
         self, queue: str, fn: Handler, batch_size: int, on_batch: BatchListener | None = None
     ) -> EventPump:
-        function = queue.removesuffix("-continue")
+        function = self.function_of(queue)
         return EventPump(
             self.client("sqs"),
             self.queue_urls[queue],
@@ -186,7 +194,7 @@ class LocalStack:
         on_batch: Callable[[str, list[dict[str, Any]], set[str]], None] | None = None,
     ) -> None:
         """Pumps for the registry, loader and customer-feed functions (their real handlers);
-        `on_batch` is told each function's batches (its queue's name first)."""
+        `on_batch` is told each function's batches (its name first)."""
         from app.pipelines.customer_feed.function import make_handler as feed
         from app.pipelines.file_registry.function import make_handler as registry
         from app.pipelines.table_loader.function import make_handler as loader
@@ -227,7 +235,7 @@ class LocalStack:
         ):
             listener = None
             if on_batch is not None:
-                listener = functools.partial(on_batch, queue.removesuffix("-continue"))
+                listener = functools.partial(on_batch, self.function_of(queue))
             pump = self.consumer_pump(queue, fn, batch_size, listener)
             pump.start()
             self.consumers.append(pump)
