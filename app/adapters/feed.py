@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from app.adapters.inflight import CallCount, in_flight
 from app.adapters.retry import Backoff
 from app.adapters.s3 import open_object
 from app.core.errors import TransientError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 BATCH = 10  # SendMessageBatch's limit of entries
 BATCH_BYTES = 1 << 20  # and of the bodies' total size (1 MiB, as one message)
+CONCURRENCY = 4  # SendMessageBatch calls in flight: SQS's round trips overlap the join
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -186,6 +188,7 @@ class FeedQueue:
         client: SQSClient,
         url: str,
         *,
+        concurrency: int = CONCURRENCY,
         max_attempts: int = 8,
         base_delay: float = 0.05,
         max_delay: float = 5.0,
@@ -195,25 +198,29 @@ class FeedQueue:
         self.client = client
         self.url = url
         self.backoff = Backoff(max_attempts, base_delay, max_delay, sleep, jitter)
-        self.calls = 0  # SendMessageBatch calls made (retries included)
+        self.concurrency = concurrency
+        self._calls = CallCount()
+
+    @property
+    def calls(self) -> int:
+        """SendMessageBatch calls made (retries included)."""
+        return self._calls.value
 
     def send(self, messages: Iterable[tuple[str, str]]) -> int:
-        sent = 0
-        for batch in batches(messages):
-            self._send_batch(batch)
-            sent += len(batch)
-        return sent
+        """Send every message; `concurrency` calls in flight while the caller's thread builds
+        the next bodies. Returns how many were sent, once all were."""
+        return sum(in_flight(self._send_batch, batches(messages), self.concurrency, "feed"))
 
-    def _send_batch(self, batch: list[tuple[str, str]]) -> None:
+    def _send_batch(self, batch: list[tuple[str, str]]) -> int:
         pending: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(batch)
         ]
         for _attempt in self.backoff.attempts():
-            self.calls += 1
+            self._calls.add()
             response = self.client.send_message_batch(QueueUrl=self.url, Entries=pending)
             failed = response.get("Failed", [])
             if not failed:
-                return
+                return len(batch)
             refused = [f for f in failed if f.get("SenderFault")]
             if refused:
                 first = refused[0]

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.config import Config
 
 from app.adapters.clients import CLIENT_CONFIG
+from app.adapters.inflight import CallCount, in_flight
 from app.adapters.retry import Backoff
 from app.core.errors import TransientError
 from app.pipelines.table_loader.items import ROW, SOURCE, Item
@@ -60,7 +59,12 @@ class RowsTable:
         self.table = table
         self.concurrency = max(1, concurrency)
         self.backoff = Backoff(max_attempts, base_delay, max_delay, sleep, jitter)
-        self.calls = 0  # BatchWriteItem calls made (retries included)
+        self._calls = CallCount()
+
+    @property
+    def calls(self) -> int:
+        """BatchWriteItem calls made (retries included)."""
+        return self._calls.value
 
     def put(self, items: Iterable[Item]) -> int:
         return self._write({"PutRequest": {"Item": item}} for item in items)
@@ -87,28 +91,12 @@ class RowsTable:
     # ------------------------------------------------------------------ batches
 
     def _write(self, requests: Iterable[WriteRequest]) -> int:
-        batches = _batches(requests)
-        if self.concurrency == 1:
-            return sum(self._write_batch(batch) for batch in batches)
-        written = 0
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="rows-writer") as pool:
-            inflight: deque[Future[int]] = deque()
-            try:
-                for batch in batches:
-                    if len(inflight) >= self.concurrency:
-                        written += inflight.popleft().result()
-                    inflight.append(pool.submit(self._write_batch, batch))
-                while inflight:
-                    written += inflight.popleft().result()
-            finally:  # a failed batch: start no more (the pool waits for those running)
-                for future in inflight:
-                    future.cancel()
-        return written
+        return sum(in_flight(self._write_batch, _batches(requests), self.concurrency, "rows"))
 
     def _write_batch(self, batch: list[WriteRequest]) -> int:
         pending = cast("list[WriteRequestUnionTypeDef]", batch)
         for _attempt in self.backoff.attempts():
-            self.calls += 1
+            self._calls.add()
             response = self.client.batch_write_item(RequestItems={self.table: pending})
             unprocessed = response.get("UnprocessedItems", {}).get(self.table, [])
             if not unprocessed:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -21,6 +22,8 @@ from app.pipelines.customer_feed.join import FeedSource, csv_source, join_feed
 from app.pipelines.customer_feed.messages import (
     CustomerMessage,
     ErrorMessage,
+    FeedItem,
+    FeedOrder,
     Message,
     parse_message,
 )
@@ -203,6 +206,63 @@ def test_sample_day_two_without_789s_item_gives_an_error_and_keeps_the_order() -
 def test_bodies_parse_back_to_the_same_messages() -> None:
     for message in sample_day(date(2022, 1, 31)):
         assert parse_message(message.body()) == message
+
+
+def generic_json(value: object) -> str:
+    """The contract's body by a generic route: compact json.dumps, money at two decimals."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{generic_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(generic_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+cents_st = st.integers(min_value=-(10**14), max_value=10**14).map(lambda c: Decimal(c) / 100)
+items_st = st.builds(FeedItem, st.text(), st.integers(min_value=0, max_value=10**12), cents_st)
+orders_st = st.builds(
+    FeedOrder, st.text(), st.text(), st.text(), cents_st, st.tuples(items_st, items_st)
+)
+optional_text = st.none() | st.text()
+
+
+@given(
+    customer=st.builds(
+        CustomerMessage,
+        st.text(),
+        st.dates(),
+        st.text(),
+        st.text(),
+        st.text(),
+        st.text(),
+        st.integers(min_value=0, max_value=10**9),
+        cents_st,
+        st.lists(orders_st, max_size=3).map(tuple),
+        st.none() | st.just(2),
+        st.none() | st.just(3),
+    ),
+    error=st.builds(
+        ErrorMessage,
+        st.text(),
+        st.dates(),
+        optional_text,
+        optional_text,
+        st.text(),
+        st.none() | st.integers(min_value=1),
+        st.text(),
+    ),
+)
+def test_bodies_are_the_compact_ascii_json_of_the_contract(
+    customer: CustomerMessage, error: ErrorMessage
+) -> None:
+    if (customer.part is None) != (customer.parts is None):
+        customer = replace(customer, part=None, parts=None)
+    for message in (customer, error):
+        body = message.body()
+        assert body == generic_json(message.as_json())
+        assert body.isascii()
+        assert parse_message(body) == message
 
 
 # --------------------------------------------------------------------------- the join

@@ -40,12 +40,13 @@ class FakeSqs:
 
 
 def queue(client: FakeSqs, sleeps: list[float], **kwargs: Any) -> FeedQueue:
+    """One call at a time (the calls' order is asserted) unless the test says otherwise."""
     return FeedQueue(
         client,  # type: ignore[arg-type]
         "https://sqs/queue",
         sleep=sleeps.append,
         jitter=lambda low, high: high,  # the cap, to see the backoff
-        **kwargs,
+        **{"concurrency": 1, **kwargs},
     )
 
 
@@ -99,3 +100,11 @@ def test_an_entry_refused_as_the_senders_fault_is_not_retried() -> None:
     with pytest.raises(RuntimeError, match=r"refused by SQS as the sender's fault, e\.g\. id0"):
         queue(client, sleeps).send(messages(2))
     assert len(client.calls) == 1
+
+
+def test_with_calls_in_flight_every_message_is_sent_once() -> None:
+    client, sleeps = FakeSqs(lambda call, entry: call % 7 == 3 and entry["Id"] == "4"), []
+    feed = queue(client, sleeps, concurrency=4)
+    assert feed.send(messages(1_003)) == 1_003
+    assert sorted(client.delivered) == sorted(body for _, body in messages(1_003))
+    assert feed.calls == len(client.calls) > 101  # 101 batches, some entries retried
