@@ -141,3 +141,26 @@ class FeedSettings:
             incomplete_after_seconds=delay,
             telemetry=Telemetry.from_env(env, "orders-customer-feed"),
         )
+
+
+@dataclass(frozen=True)
+class TransactionsSettings:
+    table: str  # one item per order_id
+    alerts_topic_arn: str  # LARGE_ORDER and INVALID_EVENT alerts
+    payload_bucket: str  # payloads too large for an item, and the invalid events kept
+    telemetry: Telemetry = Telemetry("orders-transactions")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TransactionsSettings:
+        return cls(
+            table=required(env, "TRANSACTIONS_TABLE", "the transactions function stores there"),
+            alerts_topic_arn=required(
+                env, "ALERTS_TOPIC_ARN", "large orders and invalid events are published there"
+            ),
+            payload_bucket=required(
+                env,
+                "PAYLOAD_BUCKET",
+                "payloads over DynamoDB's item limit and invalid events are kept there",
+            ),
+            telemetry=Telemetry.from_env(env, "orders-transactions"),
+        )

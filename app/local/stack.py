@@ -34,6 +34,7 @@ from app.core.settings import (
     RegistrySettings,
     ReportsSettings,
     Telemetry,
+    TransactionsSettings,
 )
 from app.local import topology
 from app.local.pump import ACCOUNT, REGION, BatchListener, EventPump
@@ -68,6 +69,10 @@ class LocalStack:
     @property
     def state_machine_arn(self) -> str:
         return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.names.state_machine}"
+
+    @property
+    def alerts_topic_arn(self) -> str:
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.names.alerts_topic}"
 
     def client(self, service: str) -> Any:
         return _client(self.session, self.endpoint_url, service)
@@ -193,11 +198,12 @@ class LocalStack:
         batch_size: int = 10,
         on_batch: Callable[[str, list[dict[str, Any]], set[str]], None] | None = None,
     ) -> None:
-        """Pumps for the registry, loader and customer-feed functions (their real handlers);
-        `on_batch` is told each function's batches (its name first)."""
+        """Pumps for the registry, loader, customer-feed and transactions functions (their real
+        handlers); `on_batch` is told each function's batches (its name first)."""
         from app.pipelines.customer_feed.function import make_handler as feed
         from app.pipelines.file_registry.function import make_handler as registry
         from app.pipelines.table_loader.function import make_handler as loader
+        from app.pipelines.transactions.function import make_handler as transactions
 
         names = self.names
         registry_fn = registry(
@@ -227,11 +233,23 @@ class LocalStack:
             dynamodb=self.client("dynamodb"),
             sqs=self.client("sqs"),
         )
+        transactions_fn = transactions(
+            TransactionsSettings(
+                names.transactions_table,
+                self.alerts_topic_arn,
+                names.output_bucket,
+                telemetry=self._telemetry("orders-transactions"),
+            ),
+            dynamodb=self.client("dynamodb"),
+            s3=self.client("s3"),
+            sns=self.client("sns"),
+        )
         for queue, fn in (
             (names.queue("registry"), registry_fn),
             (names.queue("loader"), loader_fn),
             (names.queue("loader-continue"), loader_fn),
             (names.queue("feed"), feed_fn),
+            (names.queue("transactions"), transactions_fn),
         ):
             listener = None
             if on_batch is not None:
@@ -389,6 +407,8 @@ def _create(
                 },
             )["QueueUrl"]
         buckets = [names.bucket(role) for role in consumer.buckets]
+        if not buckets:
+            continue
         sns.subscribe(
             TopicArn=topic_arn,
             Protocol="sqs",
@@ -401,6 +421,7 @@ def _create(
         )
     for role in topology.OUTPUT_QUEUES:
         urls[names.queue(role)] = sqs.create_queue(QueueName=names.queue(role))["QueueUrl"]
+    sns.create_topic(Name=names.alerts_topic)
     for role in topology.LANDING_BUCKETS:
         s3.put_bucket_notification_configuration(
             Bucket=names.bucket(role),

@@ -15,10 +15,11 @@ PROJECT = "orders-pipeline"
 @dataclass(frozen=True)
 class Consumer:
     """An SQS-fed function: its queue (with a DLQ) gets the landing topic's events for the
-    objects of `buckets`; `extra_queues` (each with a DLQ) feed the same function."""
+    objects of `buckets` (none: producers send to it directly); `extra_queues` (each with a
+    DLQ) feed the same function."""
 
     name: str  # its queue's
-    buckets: tuple[str, ...]  # "input", "partner-feed"
+    buckets: tuple[str, ...]  # "input", "partner-feed"; () for a queue producers send to
     extra_queues: tuple[str, ...] = ()
     function: str = ""  # the function's name, when it is not the queue's
 
@@ -32,6 +33,7 @@ CONSUMERS = (
     Consumer("registry", ("input", "partner-feed")),
     Consumer("loader", ("input",), extra_queues=("loader-continue",)),
     Consumer("feed", ("partner-feed",), function="customer-feed"),
+    Consumer("transactions", ()),
 )
 OUTPUT_QUEUES = ("customer-feed",)  # what the platform sends to; its consumers own their redrive
 
@@ -58,7 +60,8 @@ class Table:
 
 FILES = Table("files", (("FileName", "S"),))
 ROWS = Table("rows", (("source", "S"), ("row", "N")))
-TABLES = (FILES, ROWS)
+TRANSACTIONS = Table("transactions", (("order_id", "S"),))
+TABLES = (FILES, ROWS, TRANSACTIONS)
 BUCKETS = ("input", "output", "partner-feed")
 LANDING_BUCKETS = ("input", "partner-feed")  # their uploads are published on the landing topic
 
@@ -103,6 +106,14 @@ class Names:
     @property
     def topic(self) -> str:
         return f"{self.prefix}-landing"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    @property
+    def transactions_table(self) -> str:
+        return self.table("transactions")
 
     @property
     def files_table(self) -> str:

@@ -27,6 +27,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Body = str | dict[str, Any]
 """An SQS record's body, or a whole event invoked directly (an S3 notification)."""
 OnBody = Callable[[Body, Any], None]
+OnRecord = Callable[[SQSRecord, Any], None]
 OnObject = Callable[[ObjectRef, Any], None]
 
 
@@ -53,9 +54,14 @@ class Consumer:
         return on_body
 
     def handler(self, on_body: OnBody) -> Handler:
-        def record_handler(record: SQSRecord, context: Any) -> None:
+        """The handler of an S3-notification consumer: `on_body` for each record's body, or
+        for the whole event when the function is invoked directly with an S3 event."""
+        return self.record_handler(lambda record, context: on_body(record.body, context), on_body)
+
+    def record_handler(self, on_record: OnRecord, direct: OnBody | None = None) -> Handler:
+        def each(record: SQSRecord, context: Any) -> None:
             try:
-                on_body(record.body, context)
+                on_record(record, context)
             except Exception:  # the record fails and SQS retries it: say why in the log
                 self.logger.exception("record failed; SQS will deliver it again (then the DLQ)")
                 raise
@@ -63,12 +69,12 @@ class Consumer:
         @self.metrics.log_metrics
         @self.logger.inject_lambda_context
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            if is_s3_event(event):  # a direct invoke with a plain S3 event
-                on_body(event, context)
+            if direct is not None and is_s3_event(event):  # invoked with a plain S3 event
+                direct(event, context)
                 return {"processed": len(event["Records"])}
             response = process_partial_response(
                 event=event,
-                record_handler=lambda record: record_handler(record, context),
+                record_handler=lambda record: each(record, context),
                 processor=self._processor,
                 context=context,
             )
