@@ -11,7 +11,7 @@ order exist, so the join gives one message per customer and no error messages): 
 A fresh child process (its CPU and peak RSS its own) starts a moto server in a separate
 process (so client and emulator each get a core) and measures:
 - end to end: `join_feed` over `csv_source` of the three files, its messages streamed into
-  `FeedQueue(...).send()` (SendMessageBatch, 10 per call, up to 4 calls in flight), as the
+  `MessageSender(...).send()` (SendMessageBatch, 10 per call, up to 4 calls in flight), as the
   function does once it holds the set (app.pipelines.customer_feed.sets);
 - the join alone: `join_feed` and every message's body built, nothing sent;
 - the send alone: the bodies built in the step before, sent to a second queue.
@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -57,7 +57,8 @@ from typing import Any
 
 import psutil
 
-from app.adapters.feed import BATCH, CONCURRENCY
+from app.adapters.queues import BATCH, CONCURRENCY
+from app.local.moto_sqs import lazy_queue_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -73,38 +74,6 @@ _ITEMS = ("Item 1", "Widget", "Gadget XL", "Blue mug", "USB-C cable", "Notebook 
 
 
 # --------------------------------------------------------------------------- the emulator
-
-
-def patch_moto_sqs() -> None:
-    """moto's Queue.attributes as a mapping that computes an attribute when it is read (the
-    same keys and values as moto's own dict, in the same order)."""
-    from moto.core.utils import camelcase_to_underscores
-    from moto.sqs.models import Queue
-
-    class Attributes(Mapping[str, Any]):
-        def __init__(self, queue: Any) -> None:
-            self.queue = queue
-            self.names = list(Queue.BASE_ATTRIBUTES)
-            if queue.fifo_queue:
-                self.names += Queue.FIFO_ATTRIBUTES
-            if queue.kms_master_key_id:
-                self.names += Queue.KMS_ATTRIBUTES
-
-        def __getitem__(self, name: str) -> Any:
-            if name not in self.names:
-                raise KeyError(name)
-            if name == "RedrivePolicy" and self.queue.redrive_policy:
-                return json.dumps(self.queue.redrive_policy)
-            value = getattr(self.queue, camelcase_to_underscores(name))
-            return str(value).lower() if isinstance(value, bool) else value
-
-        def __iter__(self) -> Iterator[str]:
-            return iter(self.names)
-
-        def __len__(self) -> int:
-            return len(self.names)
-
-    Queue.attributes = property(Attributes)  # type: ignore[assignment,method-assign]
 
 
 def _free_port() -> int:
@@ -260,7 +229,7 @@ def _message_id(body: str) -> str:
 
 
 class Acknowledged:
-    """The SQS client FeedQueue is given, recording what SendMessageBatch answers: per entry
+    """The SQS client MessageSender is given, recording what SendMessageBatch answers: per entry
     answered Successful, its message_id (from its body), SQS's MessageId, and whether the
     MD5 SQS computed is the body's. A few microseconds per entry (a call takes milliseconds)."""
 
@@ -339,7 +308,7 @@ def _peak_rss_mb() -> float:
 
 def run(directory: Path, patched: bool) -> dict[str, Any]:
     """The measurements (in this process, a fresh child of main)."""
-    from app.adapters.feed import FeedQueue
+    from app.adapters.queues import MessageSender
     from app.pipelines.customer_feed.messages import CustomerMessage
 
     paths = _paths(directory)
@@ -352,7 +321,7 @@ def run(directory: Path, patched: bool) -> dict[str, Any]:
             for name in ("customer-feed", "customer-feed-send", "warm-up")
         }
         # warm up both sides (botocore's operation models, moto's SQS backend), not timed
-        FeedQueue(sqs, urls["warm-up"]).send([("warm-up", "{}")] * BATCH)
+        MessageSender(sqs, urls["warm-up"]).send([("warm-up", "{}")] * BATCH)
         start = time.perf_counter()
         for _ in range(50):
             sqs.get_queue_url(QueueName="orders-pipeline-bench-warm-up")
@@ -372,7 +341,7 @@ def run(directory: Path, patched: bool) -> dict[str, Any]:
         read = time.perf_counter()
         result = _join(paths, versions)
         read = time.perf_counter() - read
-        queue = FeedQueue(e2e_client, urls["customer-feed"])
+        queue = MessageSender(e2e_client, urls["customer-feed"])
         sent = queue.send(streamed(result))
         out["e2e"] = clock.stop() | {"read_join_s": read, "messages": sent, "calls": queue.calls}
         out["e2e"]["peak_rss_mb"] = _peak_rss_mb()
@@ -394,7 +363,7 @@ def run(directory: Path, patched: bool) -> dict[str, Any]:
         # the send alone: the bodies built above, to another queue
         send_client = Acknowledged(sqs)
         clock = _Clock(server)
-        queue = FeedQueue(send_client, urls["customer-feed-send"])
+        queue = MessageSender(send_client, urls["customer-feed-send"])
         sent = queue.send(bodies)
         out["send"] = clock.stop() | {"messages": sent, "calls": queue.calls}
         out["peak_rss_mb"] = _peak_rss_mb()
@@ -430,7 +399,7 @@ def failures(r: dict[str, Any], records: dict[str, int]) -> list[str]:
         p = r[phase]
         q = p["queue"]
         if p["messages"] != n:
-            wrong.append(f"{phase}: FeedQueue sent {p['messages']}, not {n}")
+            wrong.append(f"{phase}: MessageSender sent {p['messages']}, not {n}")
         if not (
             p["acknowledged"] == p["acknowledged_distinct"] == p["sqs_ids_distinct"] == n
             and p["acknowledged_match"]
@@ -542,7 +511,7 @@ def report(r: dict[str, Any], records: dict[str, int], args: argparse.Namespace)
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--serve-moto"]:  # the patched moto server's own process
-        patch_moto_sqs()
+        lazy_queue_attributes()
         from moto.server import main as serve
 
         serve(argv[1:])
@@ -598,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "# Customer feed throughput\n\n"
             f"`make bench` (`python -m benchmarks.feed_throughput --customers {args.customers}`);"
             f" load average at the end: {load}. The feed's real code (`join_feed` over "
-            "`csv_source` of the three files, `FeedQueue.send`: SendMessageBatch, 10 per call) "
+            "`csv_source` of the three files, `MessageSender.send`: SendMessageBatch, 10 per call) "
             "against a moto server in its own process; every message checked on the queue. "
             f"Target: >= {TARGET_MESSAGES_PER_S:,.0f} messages/s end to end. "
             + (

@@ -11,19 +11,12 @@ raises (the role needs s3:ListBucket on the partner-feed bucket as well as s3:Ge
 from __future__ import annotations
 
 import datetime as dt
-import random
-import time
-from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from app.adapters.inflight import CallCount, in_flight
-from app.adapters.retry import Backoff
 from app.adapters.s3 import open_object
-from app.core.errors import TransientError
 from app.orders_csv.reader import Readable
-from app.pipelines.customer_feed.messages import MAX_MESSAGE_BYTES
 from app.pipelines.customer_feed.sets import PROCESSING, SetOutcome
 
 if TYPE_CHECKING:
@@ -31,11 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
-BATCH = 10  # SendMessageBatch's limit of entries
-BATCH_BYTES = 1 << 20  # and of the bodies' total size (1 MiB, as one message)
-CONCURRENCY = 4  # SendMessageBatch calls in flight: SQS's round trips overlap the join
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -174,81 +163,3 @@ class CheckQueue:
 
     def schedule(self, body: str, delay_seconds: int) -> None:
         self.client.send_message(QueueUrl=self.url, MessageBody=body, DelaySeconds=delay_seconds)
-
-
-class FeedQueue:
-    """sets.Outbox on the customer-feed queue: SendMessageBatch, up to 10 entries and 1 MiB a
-    call; the entries SQS reports failed (throttled, internal) are retried alone, with
-    exponential backoff and full jitter, a bounded number of times, then TransientError (the
-    event is delivered again; the ids are deterministic). An entry refused as the sender's
-    fault (its body) would be refused again: that raises at once."""
-
-    def __init__(
-        self,
-        client: SQSClient,
-        url: str,
-        *,
-        concurrency: int = CONCURRENCY,
-        max_attempts: int = 8,
-        base_delay: float = 0.05,
-        max_delay: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[float, float], float] = random.uniform,
-    ) -> None:
-        self.client = client
-        self.url = url
-        self.backoff = Backoff(max_attempts, base_delay, max_delay, sleep, jitter)
-        self.concurrency = concurrency
-        self._calls = CallCount()
-
-    @property
-    def calls(self) -> int:
-        """SendMessageBatch calls made (retries included)."""
-        return self._calls.value
-
-    def send(self, messages: Iterable[tuple[str, str]]) -> int:
-        """Send every message; `concurrency` calls in flight while the caller's thread builds
-        the next bodies. Returns how many were sent, once all were."""
-        return sum(in_flight(self._send_batch, batches(messages), self.concurrency, "feed"))
-
-    def _send_batch(self, batch: list[tuple[str, str]]) -> int:
-        pending: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(batch)
-        ]
-        for _attempt in self.backoff.attempts():
-            self._calls.add()
-            response = self.client.send_message_batch(QueueUrl=self.url, Entries=pending)
-            failed = response.get("Failed", [])
-            if not failed:
-                return len(batch)
-            refused = [f for f in failed if f.get("SenderFault")]
-            if refused:
-                first = refused[0]
-                raise RuntimeError(
-                    f"{len(refused)} message(s) refused by SQS as the sender's fault, e.g. "
-                    f"{batch[int(first['Id'])][0]}: {first.get('Code')}: {first.get('Message')}"
-                )
-            again = {f["Id"] for f in failed}
-            pending = [entry for entry in pending if entry["Id"] in again]
-        raise TransientError(
-            f"{len(pending)} of {len(batch)} messages to {self.url} still failed after "
-            f"{self.backoff.max_attempts} SendMessageBatch attempts: retry later"
-        )
-
-
-def batches(messages: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
-    """Consecutive messages in batches of at most BATCH entries and BATCH_BYTES of bodies
-    (bodies are ASCII: their length is their size)."""
-    batch: list[tuple[str, str]] = []
-    size = 0
-    for message in messages:
-        length = len(message[1])
-        if length > MAX_MESSAGE_BYTES:
-            raise ValueError(f"message {message[0]} is {length} bytes, over SQS's limit")
-        if batch and (len(batch) == BATCH or size + length > BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(message)
-        size += length
-    if batch:
-        yield batch

@@ -44,6 +44,6 @@ class CallCount:
         self.value = 0
         self._lock = threading.Lock()
 
-    def add(self) -> None:
+    def add(self, count: int = 1) -> None:
         with self._lock:
-            self.value += 1
+            self.value += count

@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-from app.cli import demo, feed, files, local, report
+from app.cli import demo, feed, files, local, report, transactions
 from app.cli.console import err
 from app.cli.failures import DEBUG_VARIABLE, CliError, debug_enabled, describe
 
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_parser(sub)
     files.add_parser(sub)
     feed.add_parser(sub)
+    transactions.add_parsers(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import queue
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,7 @@ def _demo(path: Path) -> int:
         summary(manifest, stack.read_outputs(manifest.outputs))
         _show_registry(stack, key)
         _show_feed(stack)
+        _show_transactions(stack)
     out.print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0
 
@@ -148,6 +150,89 @@ def _show_feed(stack: LocalStack) -> None:
                 str(errors.get(who, "")),
             )
     out.print(table)
+
+
+BURST = [  # (order_id, user, amount, currency, items): four valid events, one of them large
+    ("demo-order-1", "user-1", "19.99", "EUR", [("SKU-1", 1)]),
+    ("demo-order-2", "user-2", "1500.00", "EUR", [("SKU-2", 3), ("SKU-3", 1)]),
+    ("demo-order-3", "user-1", "42.50", "USD", [("SKU-4", 2)]),
+    ("demo-order-4", "user-3", "7.25", "GBP", [("SKU-1", 5)]),
+]
+INVALID_EVENT = (
+    '{"order_id": "demo-order-5", "user_id": "user-4", "amount": -3, "currency": "euro", '
+    '"items": [{"sku": "SKU-9", "qty": 0}]}'
+)
+
+
+def _show_transactions(stack: LocalStack) -> None:
+    """A small burst on the transactions queue (one large, one invalid, one sent twice); what
+    was stored, and the alerts a subscriber of the alerts topic received."""
+    from app.adapters.queues import MessageSender
+    from app.adapters.transactions import TransactionsTable
+    from app.core import json_text
+
+    names = stack.names
+    sqs = stack.client("sqs")
+    alerts_queue = f"{names.prefix}-demo-alerts"
+    alerts_url = sqs.create_queue(QueueName=alerts_queue)["QueueUrl"]
+    stack.queue_urls[alerts_queue] = alerts_url
+    arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])
+    stack.client("sns").subscribe(
+        TopicArn=stack.alerts_topic_arn,
+        Protocol="sqs",
+        Endpoint=arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    bodies = [
+        json_text.dumps(
+            {
+                "order_id": order,
+                "user_id": user,
+                "amount": Decimal(amount),
+                "currency": currency,
+                "items": [{"sku": sku, "qty": qty} for sku, qty in items],
+            }
+        )
+        for order, user, amount, currency, items in BURST
+    ]
+    burst = [*bodies, bodies[0], INVALID_EVENT]  # the first one twice
+    queue_url = stack.queue_urls[names.queue("transactions")]
+    MessageSender(sqs, queue_url).send((str(n), body) for n, body in enumerate(burst))
+    out.print(
+        f"sent {len(burst)} order events to {names.queue('transactions')} (one large, one "
+        "invalid, one sent twice); waiting for them..."
+    )
+    alerts = stack.receive_all(alerts_queue, 2, TIMEOUT)
+    table = TransactionsTable(stack.client("dynamodb"), names.transactions_table)
+    stored = [table.get(order) for order, *_ in BURST]
+    grid = Table(title=f"Stored once in {names.transactions_table}", title_justify="left")
+    for column in ("order_id", "user_id", "amount", "items", "total_qty", "large"):
+        grid.add_column(
+            column, justify="right" if column in {"amount", "items", "total_qty"} else "left"
+        )
+    for item in stored:
+        if item is None:
+            raise CliError("transactions: an event was not stored after the alerts arrived")
+        grid.add_row(
+            item["order_id"],
+            str(item["user_id"]),
+            f"{item['amount']} {item['currency']}",
+            str(item["item_count"]),
+            str(item["total_qty"]),
+            "yes" if item["large_order"] else "",
+        )
+    out.print(grid)
+    grid = Table(title=f"Alerts received from {names.alerts_topic}", title_justify="left")
+    for column in ("alert", "order_id", "amount", "reasons"):
+        grid.add_column(column, overflow="fold")
+    for alert in sorted(alerts, key=lambda a: str(a["alert"])):
+        grid.add_row(
+            alert["alert"],
+            str(alert["order_id"]),
+            str(alert["amount"]),
+            "; ".join(alert["reasons"]),
+        )
+    out.print(grid)
 
 
 def _wait(stack: LocalStack, seen: queue.Queue[Delivery], key: str) -> Manifest:

@@ -64,9 +64,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                     line = f"unknown {delivery.ref.key}: cannot read its outcome ({describe(exc)})"
                 out.print(line)
 
+        events = EventTally(stack.names.transactions_table)
+
         def announce_consumer(
             function: str, records: list[dict[str, Any]], failed: set[str]
         ) -> None:
+            if function == stack.names.function("transactions"):  # events, not S3 objects
+                line = events.add(len(records), len(failed))
+                if line:
+                    out.print(line)
+                return
             for delivery in deliveries(records, failed):
                 try:
                     line = consumer_line(stack, function, delivery)
@@ -87,6 +94,28 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+class EventTally:
+    """The transactions function's progress: one line at most every `every` seconds (a burst
+    of 26,000 events is 2,600 batches), and one for every batch with a failed record."""
+
+    def __init__(self, table: str, every: float = 2.0) -> None:
+        self.table, self.every = table, every
+        self.consumed = self.retried = 0
+        self.last = 0.0
+
+    def add(self, records: int, failed: int) -> str:
+        self.consumed += records - failed
+        self.retried += failed
+        now = time.monotonic()
+        if not failed and now - self.last < self.every:
+            return ""
+        self.last = now
+        line = f"transactions: {self.consumed:,} events consumed into {self.table}"
+        if self.retried:
+            line += f"; {self.retried:,} deliveries failed and were retried"
+        return line
+
+
 def _cannot_listen(port: int, exc: OSError) -> str:
     where = f"cannot listen on 127.0.0.1:{port}"
     if exc.errno == errno.EADDRINUSE:
@@ -105,9 +134,12 @@ def _introduce(stack: LocalStack) -> None:
     out.print(
         f"  input  s3://{names.input_bucket}\n  output s3://{names.output_bucket}\n"
         f"  partner feed s3://{names.partner_feed_bucket}\n"
-        f"  topic {names.topic}; queues -reports, -registry, -loader, -feed (each with a -dlq)\n"
-        f"  customer feed out: queue {names.queue('customer-feed')}\n"
-        f"  tables {names.files_table} (the file registry), {names.rows_table} (the loader)"
+        f"  topic {names.topic}; queues -reports, -registry, -loader, -feed, -transactions "
+        "(each with a -dlq)\n"
+        f"  customer feed out: queue {names.queue('customer-feed')}; alerts: topic "
+        f"{names.alerts_topic}\n"
+        f"  tables {names.files_table} (the file registry), {names.rows_table} (the loader), "
+        f"{names.transactions_table}"
     )
     aws, found = aws_command()
     out.print("upload an orders CSV:")
@@ -118,6 +150,8 @@ def _introduce(stack: LocalStack) -> None:
     )
     if not found:
         out.print("  (no AWS CLI found: install it, or run `make setup` for .venv/bin/aws)")
+    out.print("send order events:")
+    out.print("  orders-pipeline send-events --count 1000 --invalid-share 0.05 --large-share 0.02")
     out.print("Ctrl-C to stop.")
 
 

@@ -19,6 +19,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from app.local.moto_sqs import lazy_queue_attributes
+
 
 class LoopbackServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -29,6 +31,7 @@ class LoopbackServer:
 
     def start(self) -> None:
         """Bind, listen, serve on a daemon thread; OSError (EADDRINUSE, EACCES) if it cannot."""
+        lazy_queue_attributes()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             if os.name == "posix":  # restart at once after a stop (TIME_WAIT), as werkzeug does

@@ -204,3 +204,40 @@ output "customer_feed_role_arn" {
   description = "Execution role of the customer feed function (null until an image exists)."
   value       = module.customer_feed.role_arn
 }
+
+# --- the transactions stream ------------------------------------------------------------------
+
+output "transactions_queue_url" {
+  description = "URL of the queue producers send order events to (orders-pipeline send-events --queue-url); the transactions function consumes it."
+  value       = module.transactions.queue_url
+}
+
+output "transactions_queue_arn" {
+  description = "ARN of the transactions queue (for the producers' policies: sqs:SendMessage, and kms:GenerateDataKey through SQS with the stack's key)."
+  value       = module.transactions.queue_arn
+}
+
+output "transactions_dlq_url" {
+  description = "URL of the transactions dead-letter queue."
+  value       = module.transactions.dlq_url
+}
+
+output "transactions_table" {
+  description = "DynamoDB table of the stored order events (partition key order_id)."
+  value       = aws_dynamodb_table.transactions.name
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic of the LARGE_ORDER and INVALID_EVENT alerts (message attribute `alert`, for subscription filter policies)."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "transactions_function_name" {
+  description = "Name of the transactions function (null until an image exists)."
+  value       = module.transactions.function_name
+}
+
+output "transactions_role_arn" {
+  description = "Execution role of the transactions function (null until an image exists)."
+  value       = module.transactions.role_arn
+}

@@ -1,7 +1,7 @@
 # The platform every pipeline shares: names, the image the functions run, the image repository,
 # the buckets, the landing topic and its fan-out, the alarm topic and the audit trail. The key is
 # in kms.tf; each pipeline has its own file (reports.tf, file_registry.tf, table_loader.tf,
-# customer_feed.tf).
+# customer_feed.tf, transactions.tf).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -33,6 +33,8 @@ locals {
     athena_wg           = local.name_prefix
     files_table         = "${local.name_prefix}-files"
     rows_table          = "${local.name_prefix}-rows"
+    transactions_table  = "${local.name_prefix}-transactions"
+    alerts_topic        = "${local.name_prefix}-alerts"
     state_machine       = "${local.name_prefix}-registry"
     state_machine_role  = "${local.name_prefix}-registry-sm-${var.region}"
   }
@@ -45,6 +47,8 @@ locals {
     loader   = "${local.name_prefix}-loader"
     # Its queue is <prefix>-feed (customer_feed.tf): <prefix>-customer-feed is its output queue.
     customer_feed = "${local.name_prefix}-customer-feed"
+    # Its queue is fed by producers directly, not by the landing topic (transactions.tf).
+    transactions = "${local.name_prefix}-transactions"
   }
   function_roles = { for k, name in local.functions : k => "${name}-${var.region}" }
 
@@ -75,11 +79,13 @@ locals {
     s3       = "s3.${var.region}.${local.dns_suffix}"
     dynamodb = "dynamodb.${var.region}.${local.dns_suffix}"
     sqs      = "sqs.${var.region}.${local.dns_suffix}"
+    sns      = "sns.${var.region}.${local.dns_suffix}"
   }
 
   # Custom-metric alarms, by alarm name (each pipeline file adds its own).
   metric_alarms = merge(
     local.reports_metric_alarms, local.registry_metric_alarms, local.loader_metric_alarms, local.feed_metric_alarms,
+    local.transactions_metric_alarms,
   )
 }
 

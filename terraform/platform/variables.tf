@@ -325,7 +325,7 @@ variable "loader_margin_seconds" {
 }
 
 variable "table_deletion_protection" {
-  description = "Deletion protection of the DynamoDB tables (-files, -rows). Off by default so that destroy.sh tears the stack down; turn it on for an environment whose registry must outlive mistakes (PITR is on either way)."
+  description = "Deletion protection of the DynamoDB tables (-files, -rows, -transactions). Off by default so that destroy.sh tears the stack down; turn it on for an environment whose registry must outlive mistakes (PITR is on either way)."
   type        = bool
   default     = false
   nullable    = false
@@ -395,5 +395,64 @@ variable "customer_feed_message_retention_seconds" {
   validation {
     condition     = var.customer_feed_message_retention_seconds >= 60 && var.customer_feed_message_retention_seconds <= 1209600
     error_message = "customer_feed_message_retention_seconds must be from 60 to 1209600 (14 days)."
+  }
+}
+
+variable "transactions_memory_size" {
+  description = "Memory of the transactions function in MB (it validates and stores up to transactions_batch_size events per invocation)."
+  type        = number
+  default     = 512
+  nullable    = false
+
+  validation {
+    condition     = var.transactions_memory_size >= 128 && var.transactions_memory_size <= 10240
+    error_message = "transactions_memory_size must be from 128 to 10240."
+  }
+}
+
+variable "transactions_timeout" {
+  description = "Timeout of the transactions function in seconds (its queue's visibility timeout is 6x this plus the batching window)."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.transactions_timeout >= 1 && var.transactions_timeout <= 900
+    error_message = "transactions_timeout must be from 1 to 900."
+  }
+}
+
+variable "transactions_batch_size" {
+  description = "Events (SQS messages) per invocation of the transactions function; a failed event alone is retried (partial batch responses)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.transactions_batch_size >= 1 && var.transactions_batch_size <= 10
+    error_message = "transactions_batch_size must be from 1 to 10."
+  }
+}
+
+variable "transactions_batching_window_seconds" {
+  description = "How long the transactions queue's mapping waits to fill a batch (events arrive in bursts; each is stored within seconds)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.transactions_batching_window_seconds >= 0 && var.transactions_batching_window_seconds <= 300 && floor(var.transactions_batching_window_seconds) == var.transactions_batching_window_seconds
+    error_message = "transactions_batching_window_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "alerts_email" {
+  description = "E-mail address subscribed to the alerts topic -alerts (LARGE_ORDER and INVALID_EVENT alerts; it must confirm the subscription), or null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alerts_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alerts_email))
+    error_message = "alerts_email must be an e-mail address (name@domain.tld) or null."
   }
 }

@@ -18,6 +18,9 @@ COMPLETE = {
     "CONTINUE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/loader-continue",
     "OUTPUT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/customer-feed",
     "FEED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/feed",
+    "TRANSACTIONS_TABLE": "transactions",
+    "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+    "PAYLOAD_BUCKET": "out",
 }
 
 
@@ -45,6 +48,9 @@ def import_handler(module: str, missing: str, **overrides: str) -> subprocess.Co
         ("customer_feed", "FILES_TABLE"),
         ("customer_feed", "OUTPUT_QUEUE_URL"),
         ("customer_feed", "FEED_QUEUE_URL"),
+        ("transactions", "TRANSACTIONS_TABLE"),
+        ("transactions", "ALERTS_TOPIC_ARN"),
+        ("transactions", "PAYLOAD_BUCKET"),
     ],
 )
 def test_a_missing_variable_fails_at_import_with_a_clear_message(module: str, missing: str) -> None:
@@ -59,7 +65,9 @@ def test_a_malformed_number_of_seconds_is_named() -> None:
     assert "LOADER_MARGIN_SECONDS is not a number of seconds: 'soon'" in result.stderr
 
 
-@pytest.mark.parametrize("module", ["reports", "registry", "loader", "customer_feed"])
+@pytest.mark.parametrize(
+    "module", ["reports", "registry", "loader", "customer_feed", "transactions"]
+)
 def test_a_complete_configuration_imports(module: str) -> None:
     result = import_handler(module, "")
     assert result.returncode == 0, result.stderr

@@ -230,6 +230,7 @@ def test_an_event_over_the_item_limit_keeps_its_payload_in_s3_whole(
     env.run(text)
     item = env.table.get(data["order_id"])
     assert item is not None and item["payload_key"].startswith(PAYLOADS)
+    assert item["payload_bucket"] == env.bucket
     assert "padding" not in item and "items" not in item
     payload = env.objects(item["payload_key"])[item["payload_key"]]
     assert payload == text.encode()

@@ -49,8 +49,9 @@ ENDPOINT_SERVICES = (
 # Files outside terraform/ that the stack reads (path.module/../../...): working copies get them.
 STACK_READS = ("app/pipelines/file_registry/state_machine.asl.json",)
 # The stack's consumers (modules/queue_consumer) whose module, function (<prefix>-<name>), queue
-# and handler (app.handlers.<name>) share the name.
-CONSUMERS = ("reports", "registry", "loader")
+# and handler (app.handlers.<name>) share the name. (The transactions queue is fed by producers,
+# not by the landing topic.)
+CONSUMERS = ("reports", "registry", "loader", "transactions")
 # The customer feed's consumer: function <prefix>-customer-feed, queue <prefix>-feed (its output
 # queue is <prefix>-customer-feed), handler app.handlers.customer_feed.
 FEED_CONSUMER = "customer_feed"

@@ -4,9 +4,10 @@ what it created, how it is wired, and that a plain `terraform plan` keeps what r
 One apply per session (about two minutes: the provider waits for SQS and S3 settings to
 settle), shared by every test_stack_*.py: the policies are in test_stack_policies.py, the roles
 at work in test_stack_function_role.py (reports), test_stack_registry_role.py,
-test_stack_loader_role.py and test_stack_state_machine_role.py, the routing of the landing
-topic in test_stack_routing.py, the tables in test_stack_tables.py, the state machine in
-test_stack_state_machine.py, the tear-down in test_stack_teardown.py.
+test_stack_loader_role.py, test_stack_feed_role.py, test_stack_transactions_role.py and
+test_stack_state_machine_role.py, the routing of the landing topic in test_stack_routing.py,
+the tables in test_stack_tables.py, the state machine in test_stack_state_machine.py, the
+tear-down in test_stack_teardown.py.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def test_default_names_are_unique_per_account_and_region(stack: AppliedStack) ->
     assert o["feed_queue_url"].endswith(f"/{PREFIX}-feed")
     assert o["feed_dlq_url"].endswith(f"/{PREFIX}-feed-dlq")
     assert o["customer_feed_queue_url"].endswith(f"/{PREFIX}-customer-feed")
+    assert o["transactions_role_arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-transactions-{REGION}"
+    )
+    assert o["transactions_function_name"] == f"{PREFIX}-transactions"
+    assert o["transactions_queue_url"].endswith(f"/{PREFIX}-transactions")
+    assert o["transactions_queue_arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-transactions"
+    assert o["transactions_dlq_url"].endswith(f"/{PREFIX}-transactions-dlq")
+    assert o["transactions_table"] == f"{PREFIX}-transactions"
+    assert o["alerts_topic_arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-alerts"
     assert o["files_table"] == f"{PREFIX}-files"
     assert o["rows_table"] == f"{PREFIX}-rows"
     assert o["state_machine_arn"].endswith(f":stateMachine:{PREFIX}-registry")
@@ -165,6 +175,13 @@ def _environments(o: dict[str, Any]) -> dict[str, dict[str, str]]:
             "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-customer-feed",
             **telemetry,
         },
+        "transactions": {
+            "TRANSACTIONS_TABLE": f"{PREFIX}-transactions",
+            "ALERTS_TOPIC_ARN": o["alerts_topic_arn"],
+            "PAYLOAD_BUCKET": f"{BUCKET_PREFIX}-output",
+            "POWERTOOLS_SERVICE_NAME": f"{PREFIX}-transactions",
+            **telemetry,
+        },
     }
 
 
@@ -230,14 +247,15 @@ def test_function_is_published_behind_an_alias_with_no_reserved_concurrency(
 
 
 # Every consumed queue of the stack: its consumer, its key in the consumer module, and whether the
-# landing topic feeds it. (The customer feed's output queue -customer-feed, which has no DLQ of
-# ours, is in test_stack_feed_role.py.)
+# landing topic feeds it (producers send to -transactions directly). (The customer feed's output
+# queue -customer-feed, which has no DLQ of ours, is in test_stack_feed_role.py.)
 QUEUES = {
     "reports": ("reports", "main", True),
     "registry": ("registry", "main", True),
     "loader": ("loader", "main", True),
     "loader-continue": ("loader", "continue", False),
     "feed": ("customer_feed", "main", True),
+    "transactions": ("transactions", "main", False),
 }
 
 
@@ -295,7 +313,8 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
     # Exactly what terraform/README.md lists: per function Errors and Throttles, per queue the
     # DLQ depth, DLQ arrivals and oldest message, the reports' and the loader's failed files, the
-    # registry's failed executions, and the customer feed's sets still incomplete.
+    # registry's failed executions, the customer feed's sets still incomplete, and the
+    # transactions table's write throttles and the alerts topic's failed deliveries.
     assert set(alarms) == (
         {f"{PREFIX}-{fn}-{a}" for fn in FUNCTIONS.values() for a in ("errors", "throttles")}
         | {
@@ -306,8 +325,9 @@ def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack)
         | {f"{PREFIX}-reports-files-failed", f"{PREFIX}-loader-files-failed"}
         | {f"{PREFIX}-registry-executions-failed"}
         | {f"{PREFIX}-customer-feed-sets-incomplete"}
+        | {f"{PREFIX}-transactions-write-throttles", f"{PREFIX}-alerts-notifications-failed"}
     )
-    assert len(alarms) == 4 * 2 + 5 * 3 + 4
+    assert len(alarms) == 5 * 2 + 6 * 3 + 6
     topic = stack.outputs["alarm_topic_arn"]
     assert all(topic in a["AlarmActions"] for a in alarms.values())
 

@@ -1,6 +1,7 @@
 """The DynamoDB tables of the applied stack (-files, the file registry; -rows, the table
-loader): keys as design.md's contracts say, on-demand, encrypted with the stack's key,
-point-in-time recovery on, deletion protection off by default (so destroy.sh can tear down)."""
+loader; -transactions, the transactions stream): keys as design.md's contracts say, on-demand,
+encrypted with the stack's key, point-in-time recovery on, deletion protection off by default
+(so destroy.sh can tear down)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("terraform")]
 TABLES = {
     "files_table": (f"{PREFIX}-files", [("FileName", "HASH", "S")]),
     "rows_table": (f"{PREFIX}-rows", [("source", "HASH", "S"), ("row", "RANGE", "N")]),
+    "transactions_table": (f"{PREFIX}-transactions", [("order_id", "HASH", "S")]),
 }
 
 

@@ -111,12 +111,16 @@ def test_destroy_empties_versioned_buckets_in_batches_and_removes_everything(
         "registry_function_name",
         "loader_function_name",
         "customer_feed_function_name",
+        "transactions_function_name",
     ):
         with pytest.raises(ClientError):
             stack.moto.client("lambda").get_function(FunctionName=o[function])
-    for table in ("files_table", "rows_table"):
+    for table in ("files_table", "rows_table", "transactions_table"):
         with pytest.raises(ClientError):
             stack.moto.client("dynamodb").describe_table(TableName=o[table])
+    for topic in ("landing_topic_arn", "alerts_topic_arn", "alarm_topic_arn"):
+        with pytest.raises(ClientError):
+            stack.moto.client("sns").get_topic_attributes(TopicArn=o[topic])
     with pytest.raises(ClientError):
         stack.moto.client("stepfunctions").describe_state_machine(
             stateMachineArn=o["state_machine_arn"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.adapters.feed import BATCH_BYTES, FeedQueue, batches
+from app.adapters.queues import BATCH_BYTES, MessageSender, batches
 from app.core.errors import TransientError
 
 
@@ -39,9 +39,9 @@ class FakeSqs:
         return {"Successful": ok, "Failed": failed}
 
 
-def queue(client: FakeSqs, sleeps: list[float], **kwargs: Any) -> FeedQueue:
+def queue(client: FakeSqs, sleeps: list[float], **kwargs: Any) -> MessageSender:
     """One call at a time (the calls' order is asserted) unless the test says otherwise."""
-    return FeedQueue(
+    return MessageSender(
         client,  # type: ignore[arg-type]
         "https://sqs/queue",
         sleep=sleeps.append,
@@ -108,3 +108,26 @@ def test_with_calls_in_flight_every_message_is_sent_once() -> None:
     assert feed.send(messages(1_003)) == 1_003
     assert sorted(client.delivered) == sorted(body for _, body in messages(1_003))
     assert feed.calls == len(client.calls) > 101  # 101 batches, some entries retried
+
+
+def test_not_strict_counts_what_failed_and_goes_on() -> None:
+    # Entry "2" is refused as the sender's fault; "5" keeps failing (throttled).
+    def fail(call: int, entry: dict[str, Any]) -> bool:
+        return entry["Id"] in ("2", "5")
+
+    client = FakeSqs(fail)
+    client_refuses = FakeSqs(lambda call, entry: entry["Id"] == "2", sender_fault=True)
+    progress: list[tuple[int, int]] = []
+    for fake in (client, client_refuses):
+        sender = queue(fake, [], strict=False, max_attempts=3, on_batch=lambda s, f: None)
+        assert sender.send(messages(12)) == 10 + (fake is client_refuses)
+        assert sender.failed == 2 - (fake is client_refuses)
+    sender = queue(FakeSqs(), [], batch_size=3, on_batch=lambda s, f: progress.append((s, f)))
+    assert sender.send(messages(7)) == 7
+    assert progress == [(3, 0), (3, 0), (1, 0)]
+
+
+def test_a_batch_size_outside_one_to_ten_is_refused() -> None:
+    for size in (0, 11):
+        with pytest.raises(ValueError, match="1 to 10"):
+            queue(FakeSqs(), [], batch_size=size)

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from app.adapters.clients import Clients
-from app.adapters.feed import CheckQueue, FeedBucket, FeedQueue, FeedRegistry
+from app.adapters.feed import CheckQueue, FeedBucket, FeedRegistry
+from app.adapters.queues import MessageSender
 from app.core.objects import ObjectRef
 from app.core.settings import FeedSettings
 from app.pipelines.customer_feed.sets import FeedSet, FeedSets, SetOutcome
@@ -38,7 +39,7 @@ def make_handler(
         return FeedSets(
             FeedBucket(aws("s3")),
             FeedRegistry(aws("dynamodb"), settings.files_table),
-            FeedQueue(aws("sqs"), settings.output_queue_url),
+            MessageSender(aws("sqs"), settings.output_queue_url),
             CheckQueue(aws("sqs"), settings.feed_queue_url),
             incomplete_after_seconds=settings.incomplete_after_seconds,
         )

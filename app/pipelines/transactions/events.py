@@ -78,6 +78,16 @@ def _user_id(value: Any) -> str | int:
     raise ValueError("must be a string or a whole number >= 0")
 
 
+def _currency(value: Any) -> str:
+    if (
+        not isinstance(value, str)
+        or len(value) != 3
+        or not (value.isascii() and value.isalpha() and value.isupper())
+    ):
+        raise ValueError("must be an ISO 4217 code: three capital letters, as EUR")
+    return value
+
+
 def _iso_8601(text: str) -> str:
     try:
         datetime.fromisoformat(text)
@@ -99,7 +109,7 @@ class TransactionEvent(BaseModel):
     order_id: Identifier
     user_id: Annotated[str | int, BeforeValidator(_user_id)]
     amount: Annotated[Decimal, BeforeValidator(_amount)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[str, BeforeValidator(_currency)]
     items: Annotated[list[LineItem], Field(min_length=1)]
     created_at: Annotated[Text, AfterValidator(_iso_8601)] | None = None
     padding: Text | None = None
@@ -198,11 +208,11 @@ class Enriched:
     def large(self) -> bool:
         return self.event.amount >= LARGE_ORDER_AMOUNT
 
-    def attributes(self, payload_key: str | None = None) -> dict[str, Any]:
-        """The item: the event's fields and the enrichment. With `payload_key`, the event's
-        items and padding are in the payload object there instead (the item stays small)."""
+    def attributes(self, payload: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The item: the event's fields and the enrichment. With `payload` (bucket, key), the
+        event's items and padding are in that object instead (the item stays small)."""
         event = self.event.model_dump(exclude_none=True)
-        if payload_key is not None:
+        if payload is not None:
             event.pop("items")
             event.pop("padding", None)
         extra: dict[str, Any] = {
@@ -215,8 +225,8 @@ class Enriched:
         }
         if self.sent_at is not None:
             extra["sent_at"] = iso_ms(self.sent_at)
-        if payload_key is not None:
-            extra["payload_key"] = payload_key
+        if payload is not None:
+            extra["payload_bucket"], extra["payload_key"] = payload
         return event | extra
 
 
@@ -228,6 +238,7 @@ ENRICHMENT = (
     "large_order",
     "event_sha256",
     "sent_at",
+    "payload_bucket",
     "payload_key",
     "alerted_at",
 )

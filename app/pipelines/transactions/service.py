@@ -58,6 +58,8 @@ class Table(Protocol):
 
 
 class Bucket(Protocol):
+    bucket: str  # its name
+
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def delete(self, key: str) -> None: ...
@@ -148,7 +150,7 @@ class Transactions:
                 pass  # the estimate was short of DynamoDB's count: the payload path
         key = f"{PAYLOADS}{event.event_sha256}.json"
         self.bucket.put(key, body.encode(), JSON)  # content-addressed: a retry rewrites it
-        return self.table.put_new(event.attributes(key)), key
+        return self.table.put_new(event.attributes((self.bucket.bucket, key))), key
 
     def _alert_large(self, event: Enriched, existing: dict[str, Any] | None) -> None:
         if not event.large or (existing is not None and "alerted_at" in existing):
