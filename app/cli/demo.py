@@ -229,7 +229,7 @@ def _show_transactions(stack: LocalStack) -> None:
         grid.add_row(
             alert["alert"],
             str(alert["order_id"]),
-            str(alert["amount"]),
+            "-" if alert["amount"] is None else f"{alert['amount']:.2f}",
             "; ".join(alert["reasons"]),
         )
     out.print(grid)

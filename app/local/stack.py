@@ -55,6 +55,7 @@ class LocalStack:
     max_receive_count: int = 5
     log_level: str = "ERROR"
     incomplete_after_seconds: int = 900  # when the feed's check finds a day's set incomplete
+    transactions_pollers: int = 4  # concurrent invocations on the bursty -transactions queue
     pump: EventPump | None = None  # the reports function's
     consumers: list[EventPump] = field(default_factory=list)  # the other functions'
 
@@ -75,6 +76,7 @@ class LocalStack:
         return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.names.alerts_topic}"
 
     def client(self, service: str) -> Any:
+        """A new client of the embedded AWS (tests add their own hooks to one)."""
         return _client(self.session, self.endpoint_url, service)
 
     @classmethod
@@ -206,57 +208,69 @@ class LocalStack:
         from app.pipelines.transactions.function import make_handler as transactions
 
         names = self.names
-        registry_fn = registry(
-            RegistrySettings(self.state_machine_arn, self._telemetry("orders-registry")),
-            stepfunctions=self.client("stepfunctions"),
-        )
-        loader_fn = loader(
-            LoaderSettings(
-                names.rows_table,
-                names.files_table,
-                self.queue_urls[names.queue("loader-continue")],
-                telemetry=self._telemetry("orders-loader"),
-            ),
-            s3=self.client("s3"),
-            dynamodb=self.client("dynamodb"),
-            sqs=self.client("sqs"),
-        )
-        feed_fn = feed(
-            FeedSettings(
-                names.files_table,
-                self.queue_urls[names.queue("customer-feed")],
-                self.queue_urls[names.queue("feed")],
-                incomplete_after_seconds=self.incomplete_after_seconds,
-                telemetry=self._telemetry("orders-customer-feed"),
-            ),
-            s3=self.client("s3"),
-            dynamodb=self.client("dynamodb"),
-            sqs=self.client("sqs"),
-        )
-        transactions_fn = transactions(
-            TransactionsSettings(
-                names.transactions_table,
-                self.alerts_topic_arn,
-                names.output_bucket,
-                telemetry=self._telemetry("orders-transactions"),
-            ),
-            dynamodb=self.client("dynamodb"),
-            s3=self.client("s3"),
-            sns=self.client("sns"),
-        )
-        for queue, fn in (
-            (names.queue("registry"), registry_fn),
-            (names.queue("loader"), loader_fn),
-            (names.queue("loader-continue"), loader_fn),
-            (names.queue("feed"), feed_fn),
-            (names.queue("transactions"), transactions_fn),
+
+        def registry_fn() -> Handler:
+            return registry(
+                RegistrySettings(self.state_machine_arn, self._telemetry("orders-registry")),
+                stepfunctions=self.client("stepfunctions"),
+            )
+
+        def loader_fn() -> Handler:
+            return loader(
+                LoaderSettings(
+                    names.rows_table,
+                    names.files_table,
+                    self.queue_urls[names.queue("loader-continue")],
+                    telemetry=self._telemetry("orders-loader"),
+                ),
+                s3=self.client("s3"),
+                dynamodb=self.client("dynamodb"),
+                sqs=self.client("sqs"),
+            )
+
+        def feed_fn() -> Handler:
+            return feed(
+                FeedSettings(
+                    names.files_table,
+                    self.queue_urls[names.queue("customer-feed")],
+                    self.queue_urls[names.queue("feed")],
+                    incomplete_after_seconds=self.incomplete_after_seconds,
+                    telemetry=self._telemetry("orders-customer-feed"),
+                ),
+                s3=self.client("s3"),
+                dynamodb=self.client("dynamodb"),
+                sqs=self.client("sqs"),
+            )
+
+        def transactions_fn() -> Handler:
+            return transactions(
+                TransactionsSettings(
+                    names.transactions_table,
+                    self.alerts_topic_arn,
+                    names.output_bucket,
+                    telemetry=self._telemetry("orders-transactions"),
+                ),
+                dynamodb=self.client("dynamodb"),
+                s3=self.client("s3"),
+                sns=self.client("sns"),
+            )
+
+        # (queue, the function's factory, pollers): each poller invokes its own instance, as
+        # concurrent Lambda invocations would (a handler's batch processor holds one batch).
+        for queue, make, pollers in (
+            (names.queue("registry"), registry_fn, 1),
+            (names.queue("loader"), loader_fn, 1),
+            (names.queue("loader-continue"), loader_fn, 1),
+            (names.queue("feed"), feed_fn, 1),
+            (names.queue("transactions"), transactions_fn, self.transactions_pollers),
         ):
             listener = None
             if on_batch is not None:
                 listener = functools.partial(on_batch, self.function_of(queue))
-            pump = self.consumer_pump(queue, fn, batch_size, listener)
-            pump.start()
-            self.consumers.append(pump)
+            for _ in range(pollers):
+                pump = self.consumer_pump(queue, make(), batch_size, listener)
+                pump.start()
+                self.consumers.append(pump)
 
     # ------------------------------------------------------------------ conveniences
 

@@ -31,6 +31,12 @@ def test_demo_prints_the_three_answers() -> None:
     assert re.search(r"│ 2022-01-30 │ ade3-11ed │ +2 │ 87\.50 │", out)
     assert re.search(r"│ 2022-01-31 │ 123 +│ +2 │ 62\.30 │", out)
     assert re.search(r"│ 2022-01-31 │ 456 +│ +1 │ 40\.00 │", out)
+    # the transactions burst: four orders stored once (one sent twice), two alerts
+    stored = re.findall(r"│ (demo-order-\d) │ user-\d +│ +([\d.]+) (EUR|USD|GBP) │", out)
+    assert sorted(order for order, *_ in stored) == [f"demo-order-{n}" for n in range(1, 5)]
+    assert re.search(r"│ demo-order-2 │ user-2 +│ 1500\.00 EUR │ +2 │ +4 │ yes +│", out)
+    assert re.search(r"│ LARGE_ORDER +│ demo-order-2 │ 1500\.00 │ amount 1500\.00", out)
+    assert re.search(r"│ INVALID_EVENT │ demo-order-5 │ - +│ amount: must", out)
     assert result.stderr == ""
 
 
