@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shlex
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -179,3 +181,75 @@ def rows_of(dynamodb: Any, source: str) -> list[int]:
         ExpressionAttributeValues={":s": {"S": source}},
     )
     return [int(item["row"]["N"]) for page in pages for item in page["Items"]]
+
+
+def test_events_sent_straight_to_the_transactions_queue_end_as_the_contract_says(
+    start_local: Start,
+) -> None:
+    """As a client that is not the project's: valid, invalid, large (1500), duplicated and
+    450 KB events sent with plain boto3; each valid one stored once (the large one readable in
+    full), one LARGE_ORDER and one INVALID_EVENT alert on -alerts, nothing in the DLQ."""
+    local = start_local()
+    sqs, sns, dynamodb, s3 = (local.client(s) for s in ("sqs", "sns", "dynamodb", "s3"))
+    prefix = "orders-pipeline-local"
+    topic = f"arn:aws:sns:us-east-1:123456789012:{prefix}-alerts"
+    inbox = sqs.create_queue(QueueName="e2e-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+
+    def order(order_id: str, amount: str, padding: str = "") -> str:
+        extra = f', "padding": "{padding}"' if padding else ""
+        return (
+            f'{{"order_id": "{order_id}", "user_id": "u-1", "amount": {amount}, '
+            f'"currency": "EUR", "items": [{{"sku": "A", "qty": 2}}]{extra}}}'
+        )
+
+    bodies = {
+        "e2e-1": order("e2e-1", "12.30"),
+        "e2e-large": order("e2e-large", "1500"),
+        "e2e-big": order("e2e-big", "20", "p" * 450_000),
+    }
+    queue = sqs.get_queue_url(QueueName=f"{prefix}-transactions")["QueueUrl"]
+    for body in [*bodies.values(), bodies["e2e-1"], '{"order_id": "e2e-bad", "amount": -1}']:
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+
+    alerts: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 60
+    while len(alerts) < 2 and time.monotonic() < deadline:
+        for m in sqs.receive_message(
+            QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            body = json.loads(m["Body"])
+            assert m["MessageAttributes"]["alert"]["StringValue"] == body["alert"]
+            alerts[body["alert"]] = body
+    assert alerts["LARGE_ORDER"]["order_id"] == "e2e-large"
+    assert alerts["INVALID_EVENT"]["order_id"] == "e2e-bad"
+    assert any(r.startswith("user_id: required") for r in alerts["INVALID_EVENT"]["reasons"])
+
+    table = f"{prefix}-transactions"
+    for order_id in bodies:
+        while "Item" not in dynamodb.get_item(TableName=table, Key={"order_id": {"S": order_id}}):
+            assert time.monotonic() < deadline, f"{order_id} not stored"
+            time.sleep(0.1)
+    time.sleep(1)  # the duplicate's delivery, had it been written twice
+    stored = dynamodb.scan(TableName=table, ScanFilter={
+        "order_id": {"AttributeValueList": [{"S": "e2e-"}], "ComparisonOperator": "BEGINS_WITH"}
+    })["Items"]  # fmt: skip
+    assert sorted(i["order_id"]["S"] for i in stored) == sorted(bodies)
+    big = next(i for i in stored if i["order_id"]["S"] == "e2e-big")
+    payload = s3.get_object(Bucket=big["payload_bucket"]["S"], Key=big["payload_key"]["S"])
+    assert payload["Body"].read().decode() == bodies["e2e-big"]
+    whole = subprocess.run(
+        [CLI, "transactions", "get", "e2e-big", "--endpoint-url", local.endpoint],
+        capture_output=True, text=True, check=True,
+        env=os.environ | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )  # fmt: skip
+    assert json.loads(whole.stdout)["padding"] == "p" * 450_000
+    dlq = sqs.get_queue_url(QueueName=f"{prefix}-transactions-dlq")["QueueUrl"]
+    depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
