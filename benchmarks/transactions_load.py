@@ -132,15 +132,15 @@ def _percentile(values: list[float], p: float) -> float:
 
 def burst(stack: Any, args: argparse.Namespace, alerts_url: str) -> list[str]:
     from app.adapters.queues import MessageSender
-    from app.pipelines.transactions.producer import Traffic, events
+    from app.pipelines.transactions.producer import Traffic, events, paced
 
     traffic = Traffic(args.events, args.target_kb, args.invalid_share, args.large_share, seed=7)
     samples = list(events(traffic))
     valid = [s for s in samples if s.kind in ("valid", "large")]
-    duplicates = [(s.order_id, s.body) for s in valid[: args.duplicates]]
     sender = MessageSender(_aws(stack, "sqs"), stack.queue_urls[stack.names.queue("transactions")])
     started = time.monotonic()
-    sent = sender.send([(s.order_id, s.body) for s in samples] + duplicates)
+    again = [s for s in valid[: args.duplicates]]
+    sent = sender.send(paced([*samples, *again], args.rate))
     send_s = time.monotonic() - started
     done = _settle(stack, lambda: _count(stack) >= len(valid), timeout=1800)
     time.sleep(2)  # the last alerts, and anything that would wrongly add an item
@@ -151,6 +151,7 @@ def burst(stack: Any, args: argparse.Namespace, alerts_url: str) -> list[str]:
     latencies = [
         (_iso(i["received_at"]) - _iso(i["sent_at"])).total_seconds() for i in items.values()
     ]
+    how = f"paced at {args.rate:g} events/s" if args.rate else "burst"
     p50, p95 = (1000 * _percentile(latencies, p) for p in (0.5, 0.95))
     invalid_kept = sum(
         page.get("KeyCount", 0)
@@ -168,8 +169,8 @@ def burst(stack: Any, args: argparse.Namespace, alerts_url: str) -> list[str]:
         and _depth(stack, stack.names.dlq("transactions")) == 0,
     }
     lines = [
-        f"burst: {len(samples):,} events of about {args.target_kb:g} KiB ({traffic.invalid:,} "
-        f"invalid, {traffic.large:,} large) + {len(duplicates):,} valid ones sent again; "
+        f"{how}: {len(samples):,} events of about {args.target_kb:g} KiB ({traffic.invalid:,} "
+        f"invalid, {traffic.large:,} large) + {len(again):,} valid ones sent again; "
         f"{sent:,} sent in {send_s:.2f} s ({sent / send_s:,.0f} events/s, {sender.calls:,} "
         "SendMessageBatch calls)",
         f"end to end: {sent / wall:,.0f} events/s ({sent:,} events, first send to the last "
@@ -259,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--invalid-share", type=float, default=0.05)
     parser.add_argument("--large-share", type=float, default=0.02)
     parser.add_argument("--duplicates", type=int, default=100)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="events/s to send at (0: one burst)"
+    )
     parser.add_argument("--big", default="200:300,200:450", help="COUNT:KB,... ('' for none)")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)

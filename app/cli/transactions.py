@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from app.cli.console import err, out
@@ -167,7 +166,7 @@ def _failure(exc: Exception, source: str, local: bool, endpoint: str | None) -> 
 
 def run_send(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from app.adapters.queues import MessageSender
-    from app.pipelines.transactions.producer import Traffic, events
+    from app.pipelines.transactions.producer import Traffic, events, paced
 
     try:
         traffic = Traffic(
@@ -189,15 +188,6 @@ def run_send(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    def paced() -> Iterator[tuple[str, str]]:
-        start = time.monotonic()
-        for n, sample in enumerate(events(traffic)):
-            if args.rate:
-                delay = start + n / args.rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            yield sample.order_id, sample.body
-
     with Progress(
         "sending",
         BarColumn(),
@@ -217,7 +207,7 @@ def run_send(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
         started = time.monotonic()
         try:
-            sent = sender.send(paced())
+            sent = sender.send(paced(events(traffic), args.rate))
         except Exception as exc:
             raise _failure(exc, source, local, args.endpoint_url) from exc
         seconds = time.monotonic() - started

@@ -20,7 +20,7 @@ from app.cli import console, main
 from app.local import topology
 from app.local.server import LoopbackServer
 from app.pipelines.transactions.events import Invalid, TransactionEvent, parse
-from app.pipelines.transactions.producer import INVALID_KINDS, Traffic, events
+from app.pipelines.transactions.producer import INVALID_KINDS, Traffic, events, paced
 
 pytestmark = pytest.mark.xdist_group("cli-transactions")
 
@@ -209,3 +209,19 @@ def test_get_prints_the_stored_order_whole(aws: str, capsys: pytest.CaptureFixtu
         capsys, "transactions", "get", "o-3", "--table", "cli-transactions", "--endpoint-url", aws
     )
     assert code == 1 and "no order 'o-3'" in err
+
+
+def test_paced_sends_the_nth_event_at_n_over_rate() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    samples = list(events(Traffic(5)))
+    sent = list(paced(samples, 10, clock=lambda: now[0], sleep=sleep))
+    assert sent == [(s.order_id, s.body) for s in samples]
+    assert slept == [0.1, 0.1, 0.1, 0.1]
+    assert list(paced(samples, 0, clock=lambda: now[0], sleep=sleep)) == sent
+    assert len(slept) == 4  # rate 0: no pause

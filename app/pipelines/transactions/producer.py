@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -112,3 +113,19 @@ def _spoil(event: dict[str, object], kind: str) -> None:
         event["amount"] = str(event["amount"])
     elif kind == "missing user_id":
         del event["user_id"]
+
+
+def paced(
+    samples: Iterable[Sample],
+    rate: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[tuple[str, str]]:
+    """(order_id, body) of each sample, the n-th not before n / rate seconds (0: at once)."""
+    start = clock()
+    for n, sample in enumerate(samples):
+        if rate:
+            delay = start + n / rate - clock()
+            if delay > 0:
+                sleep(delay)
+        yield sample.order_id, sample.body
