@@ -11,7 +11,7 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup demo local test lint fmt bench clean
+.PHONY: setup demo local test lint fmt bench bench-quick clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "orders-pipeline needs Python >= 3.11; $(PYTHON) is " + sys.version.split()[0])'
@@ -44,10 +44,18 @@ fmt: setup
 test: lint ## everything CI runs: lint, types, unit, functional, infra, e2e
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-bench: setup ## benchmarks; writes docs/benchmarks.md (BENCH_ARGS=--rows-10m for 10M rows) and docs/benchmarks-loader.md
+bench: setup ## benchmarks; writes docs/benchmarks.md (BENCH_ARGS=--rows-10m for 10M rows), docs/benchmarks-{loader,feed,transactions}.md; QUICK=1: as bench-quick
+ifdef QUICK
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+else
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.loader_throughput --rows 1000000 --validation off,on --output docs/benchmarks-loader.md
 	$(BIN)/python -m benchmarks.feed_throughput --customers 20000 --output docs/benchmarks-feed.md
+	$(BIN)/python -m benchmarks.transactions_load --output docs/benchmarks-transactions.md
+endif
+
+bench-quick: setup ## 1M rows, the report engine against DuckDB and Polars: prints the ratios, writes nothing
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(BOOT) tools/checkov/.venv .pytest_cache .mypy_cache .ruff_cache

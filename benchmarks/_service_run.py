@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         DirectorySink(out),
         date,
     )
-    print(outcome.status, outcome.manifest.get("rows"), file=sys.stderr)
+    print(outcome.status, outcome.manifest.rows, file=sys.stderr)
     return 0 if outcome.ok else 1
 
 

@@ -1,4 +1,5 @@
-"""Reference implementations of the three reports: DuckDB (SQL), Polars (lazy), naive pandas.
+"""Reference implementations of the three reports: DuckDB (SQL, two formulations), Polars
+(lazy, in memory and streaming), naive pandas.
 
 Each follows design.md's contract: a row counts when order_id, region, category and
 sub_category are non-empty, cost_price and list_price are numbers >= 0, quantity is a whole
@@ -6,7 +7,9 @@ number >= 1 and discount_percent is within 0..100; ship modes "Not Available", "
 empty are unknown (row kept, not counted toward ship modes). Ranks are "min" (competition)
 ranks on the 2-decimal profit: equal profits share a rank and the next rank is skipped (1, 1, 3).
 
-    python -m benchmarks.references {duckdb,polars,pandas} FILE OUTDIR
+    python -m benchmarks.references ENGINE FILE OUTDIR
+
+(ENGINE: duckdb-sets, duckdb-table, polars, polars-streaming or pandas)
 writes OUTDIR/<report>.csv in the normalised text form that `normalise_csv` produces.
 
 The engines return plain rows; `as_frames` turns them into pandas DataFrames. DuckDB and
@@ -106,9 +109,10 @@ def as_frames(reports: Reports) -> dict[str, pd.DataFrame]:
 # ----------------------------------------------------------------------------- DuckDB
 
 
-def duckdb_reports(path: Path) -> Reports:
-    import duckdb
-
+def _duckdb_valid_sql(path: Path) -> str:
+    """SELECT of the valid rows (order_id, region, category, sub_category, ship_mode, known,
+    revenue, profit) over read_csv of `path`: the contract's validation, written once for
+    every DuckDB formulation. `?` is the file's path."""
     cols = resolve_columns(path)
 
     def q(name: str) -> str:
@@ -120,13 +124,7 @@ def duckdb_reports(path: Path) -> Reports:
         return f"TRY_CAST(nullif({q(name)}, '') AS DOUBLE)"
 
     unknown = ", ".join(f"'{m}'" for m in UNKNOWN_SHIP_MODES)
-    con = duckdb.connect()
-    # One scan: every aggregate the reports need, as grouping sets (less CPU here than a temp
-    # table of the valid rows queried three times). `mode` is NULL for unknown ship modes; the
-    # (category, known) set gives the distinct orders of known mode per category.
-    con.execute(
-        f"""
-        CREATE TEMP TABLE agg AS
+    return f"""
         WITH src AS (
             SELECT {q("order_id")} AS order_id, {q("ship_mode")} AS ship_mode,
                    {q("region")} AS region, {q("category")} AS category,
@@ -135,19 +133,74 @@ def duckdb_reports(path: Path) -> Reports:
                    {num("quantity")} AS qty, {num("discount_percent")} AS disc
             FROM read_csv(?, header = true, all_varchar = true, delim = ',',
                           quote = '"', escape = '"')
-        ), valid AS (
-            SELECT order_id, region, category, sub_category,
-                   CASE WHEN coalesce(ship_mode, '') NOT IN ({unknown}) THEN ship_mode END
-                       AS mode,
-                   coalesce(ship_mode, '') NOT IN ({unknown}) AS known,
-                   lp * (1 - disc / 100) * qty AS revenue,
-                   (lp * (1 - disc / 100) - cost) * qty AS profit
-            FROM src
-            WHERE coalesce(order_id, '') <> '' AND coalesce(region, '') <> ''
-              AND coalesce(category, '') <> '' AND coalesce(sub_category, '') <> ''
-              AND cost >= 0 AND lp >= 0 AND qty >= 1 AND qty = floor(qty)
-              AND disc BETWEEN 0 AND 100
         )
+        SELECT order_id, region, category, sub_category,
+               CASE WHEN coalesce(ship_mode, '') NOT IN ({unknown}) THEN ship_mode END
+                   AS mode,
+               coalesce(ship_mode, '') NOT IN ({unknown}) AS known,
+               lp * (1 - disc / 100) * qty AS revenue,
+               (lp * (1 - disc / 100) - cost) * qty AS profit
+        FROM src
+        WHERE coalesce(order_id, '') <> '' AND coalesce(region, '') <> ''
+          AND coalesce(category, '') <> '' AND coalesce(sub_category, '') <> ''
+          AND cost >= 0 AND lp >= 0 AND qty >= 1 AND qty = floor(qty)
+          AND disc BETWEEN 0 AND 100
+    """
+
+
+def duckdb_table_reports(path: Path) -> Reports:
+    """DuckDB as a user would write it: a table of the valid rows, then one query per report."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TEMP TABLE valid AS {_duckdb_valid_sql(path)}", [str(path)])
+    region = con.sql(
+        """
+        SELECT CAST(rank() OVER (ORDER BY round(sum(profit), 2) DESC) AS BIGINT) AS rank,
+               region, round(sum(profit), 2) AS profit, round(sum(revenue), 2) AS revenue,
+               count(DISTINCT order_id) AS orders
+        FROM valid GROUP BY region ORDER BY profit DESC, region
+        """
+    ).fetchall()
+    ship = con.sql(
+        """
+        WITH modes AS (
+            SELECT category, mode, count(DISTINCT order_id) AS orders
+            FROM valid WHERE known GROUP BY category, mode
+        ), totals AS (
+            SELECT category, count(DISTINCT order_id) AS total
+            FROM valid WHERE known GROUP BY category
+        )
+        SELECT m.category, m.mode AS ship_mode, m.orders, round(m.orders / t.total, 4) AS share
+        FROM modes m JOIN totals t USING (category)
+        QUALIFY m.orders = max(m.orders) OVER (PARTITION BY m.category)
+        ORDER BY m.category, m.mode
+        """
+    ).fetchall()
+    by_cat = con.sql(
+        """
+        SELECT category, sub_category, count(DISTINCT order_id) AS orders, count(*) AS line_items
+        FROM valid GROUP BY category, sub_category ORDER BY category, sub_category
+        """
+    ).fetchall()
+    return {
+        "most_profitable_region": region,
+        "top_ship_mode_by_category": ship,
+        "orders_by_category": by_cat,
+    }
+
+
+def duckdb_reports(path: Path) -> Reports:
+    """DuckDB in one scan: every aggregate the reports need, as grouping sets."""
+    import duckdb
+
+    con = duckdb.connect()
+    # `mode` is NULL for unknown ship modes; the (category, known) set gives the distinct
+    # orders of known mode per category.
+    con.execute(
+        f"""
+        CREATE TEMP TABLE agg AS
+        WITH valid AS ({_duckdb_valid_sql(path)})
         SELECT CASE WHEN grouping(region) = 0 THEN 'region'
                     WHEN grouping(sub_category) = 0 THEN 'sub'
                     WHEN grouping(mode) = 0 THEN 'mode'
@@ -194,7 +247,9 @@ def duckdb_reports(path: Path) -> Reports:
 # ----------------------------------------------------------------------------- Polars
 
 
-def polars_reports(path: Path) -> Reports:
+def polars_reports(path: Path, streaming: bool = False) -> Reports:
+    """Polars lazy: the valid rows collected once (in memory), then three plans; or, with
+    `streaming`, the three plans each run over the file on Polars' streaming engine."""
     import polars as pl
 
     cols = resolve_columns(path)
@@ -229,9 +284,10 @@ def polars_reports(path: Path) -> Reports:
             ((price - num["cost_price"]) * num["quantity"]).alias("profit"),
         )
     )
-    # Collected once (projection pushed into the scan): faster than collect_all on the three
-    # plans, which re-scans the file.
-    valid = valid.collect().lazy()
+    if not streaming:
+        # Collected once (projection pushed into the scan): faster than collect_all on the
+        # three plans, which re-scans the file.
+        valid = valid.collect().lazy()
     region = (
         valid.group_by("region")
         .agg(
@@ -262,7 +318,7 @@ def polars_reports(path: Path) -> Reports:
         )
         .sort(["category", "sub_category"])
     )
-    frames = pl.collect_all([region, ship, by_cat])
+    frames = pl.collect_all([region, ship, by_cat], engine="streaming" if streaming else "auto")
     names = list(REPORTS)
     return {name: frame.rows() for name, frame in zip(names, frames, strict=True)}
 
@@ -343,8 +399,11 @@ def pandas_reports(path: Path) -> Reports:
 
 
 ENGINES: dict[str, Callable[[Path], Reports]] = {
-    "duckdb": duckdb_reports,
+    "duckdb-sets": duckdb_reports,
+    "duckdb-table": duckdb_table_reports,
+    "duckdb": duckdb_reports,  # the name of duckdb-sets before there were two
     "polars": polars_reports,
+    "polars-streaming": lambda path: polars_reports(path, streaming=True),
     "pandas": pandas_reports,
 }
 

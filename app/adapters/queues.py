@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from app.adapters.inflight import CallCount, in_flight
 from app.adapters.retry import Backoff
 from app.core.errors import TransientError
+from app.core.inflight import CallCount, in_flight
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.config import Config
 
 from app.adapters.clients import CLIENT_CONFIG
-from app.adapters.inflight import CallCount, in_flight
 from app.adapters.retry import Backoff
 from app.core.errors import TransientError
+from app.core.inflight import CallCount, in_flight
 from app.pipelines.table_loader.items import ROW, SOURCE, Item
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""app.adapters.inflight: results in order, never more than `concurrency` running, the jobs'
+"""app.core.inflight: results in order, never more than `concurrency` running, the jobs'
 generator drawn lazily, and a failure raised in order with no job started after it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.adapters.inflight import CallCount, in_flight
+from app.core.inflight import CallCount, in_flight
 
 
 class Tracker:
@@ -74,3 +74,15 @@ def test_call_count_adds_from_many_threads() -> None:
     for thread in threads:
         thread.join()
     assert count.value == 40_000
+
+
+def test_a_failure_drawing_the_next_job_comes_after_the_results_before_it() -> None:
+    def jobs() -> Iterator[int]:
+        yield from range(5)
+        raise OSError("the source broke")
+
+    seen: list[int] = []
+    with pytest.raises(OSError, match="the source broke"):
+        for result in in_flight(lambda job: job * 10, jobs(), 3, threads=2):
+            seen.append(result)
+    assert seen == [0, 10, 20, 30, 40]

@@ -3,18 +3,21 @@
 `app.orders_csv.reader` cuts the stream into runs of whole records (checked as UTF-8 text, quotes
 matched, every record accounted for) that pyarrow parses; each batch is decoded (labels
 trimmed and NFC-normalised, amounts parsed exactly by `money`), validated, and folded into
-exact per-group totals, while the distinct (group, order) keys that `orders` needs are spilled
-to the caller's work directory by hash partition (about 35 bytes a row) and counted one
-partition at a time. Rejected rows are streamed to a CSV file there too. Memory therefore
-grows with the number of distinct labels, never with the number of rows. Reading, parsing,
-decoding and folding run as a pipeline of threads (pyarrow and numpy release the GIL), so two
-cores share the work. No AWS here: the caller hands in a binary stream (only `read(n)`).
+exact per-group totals, while what `orders` needs (a hash of the order id and the line's group
+codes, 20 bytes a line) is spilled to the caller's work directory by hash partition and
+counted one partition at a time. Rejected rows are streamed to a CSV file there too. Memory
+therefore grows with the number of distinct labels, never with the number of rows. Parsing
+and decoding run on one thread per core, a few runs ahead, handed back in file order; reading
+and folding run on the caller's thread (pyarrow and numpy release the GIL), so the cores share
+the work (every thread costs memory: its allocator's arena). No AWS here: the caller hands in
+a binary stream (only `read(n)`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import queue
 import re
 import threading
@@ -30,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import FileError
+from app.core.inflight import in_flight
 from app.orders_csv import money
 from app.orders_csv import reader as csv_reader
 from app.orders_csv.columns import (
@@ -136,13 +140,29 @@ def _text(column: pa.Array) -> _Text:
 
 def _order_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the cleaned (trimmed, NFC) order ids, and which ids are empty."""
-    ids = pc.utf8_trim_whitespace(column)
+    ids = column if _printable_edges(column) else pc.utf8_trim_whitespace(column)
     if not pc.all(pc.string_is_ascii(ids)).as_py():  # ASCII is always in NFC
         encoded = pc.dictionary_encode(ids)
         texts = [unicodedata.normalize("NFC", t) for t in encoded.dictionary.to_pylist()]
         ids = pa.array(texts, pa.string()).take(encoded.indices)
     empty = pc.equal(pc.binary_length(ids), 0).to_numpy(zero_copy_only=False)
     return _hash_texts(ids), empty
+
+
+def _printable_edges(texts: pa.Array) -> bool:
+    """Whether every string starts and ends with a printable ASCII character other than a
+    space (or is empty): then trimming whitespace changes nothing, and is skipped."""
+    n = len(texts)
+    if n == 0 or texts.null_count or texts.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + n + 1]
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    edges = np.concatenate([data[starts], data[ends - 1]])
+    return bool(((edges > 0x20) & (edges < 0x7F)).all())
 
 
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
@@ -160,8 +180,9 @@ def _hash_texts(texts: pa.Array) -> np.ndarray:
     lengths = np.diff(offsets).astype(np.int64)
     hashes = lengths.astype(np.uint64) * _GOLDEN
     short = lengths <= _LONGEST_WORDS * 8
-    if n and lengths[short].max(initial=0) > 0:
-        starts, sizes = offsets[:-1][short], lengths[short]
+    every = bool(short.all())
+    if n and (lengths if every else lengths[short]).max(initial=0) > 0:
+        starts, sizes = (offsets[:-1], lengths) if every else (offsets[:-1][short], lengths[short])
         width = -(-int(sizes.max()) // 8) * 8
         data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
         data = np.concatenate([data[: offsets[-1]], np.zeros(width, dtype=np.uint8)])
@@ -169,15 +190,18 @@ def _hash_texts(texts: pa.Array) -> np.ndarray:
         padded *= np.arange(width)[None, :] < sizes[:, None]  # zero the bytes past the end
         words = padded.view(np.uint64)
         count = -(-sizes // 8)  # each string's own number of words: mixed that many times
-        mixed = hashes[short]
+        mixed = hashes if every else hashes[short]
         for j in range(words.shape[1]):
             step = (mixed ^ words[:, j]) * _MIX
             step ^= step >> np.uint64(31)
             step *= _GOLDEN
             step ^= step >> np.uint64(29)
             mixed = step if (j < count).all() else np.where(j < count, step, mixed)
-        hashes[short] = mixed
-    if not short.all():
+        if every:
+            hashes = mixed
+        else:
+            hashes[short] = mixed
+    if not every:
         long = np.flatnonzero(~short)
         values = np.asarray(texts.take(pa.array(long)).to_pylist(), dtype=object)
         hashes[long] = np.asarray(pd.util.hash_array(values, categorize=False), dtype=np.uint64)
@@ -257,11 +281,14 @@ def _problems(batch: _Batch) -> dict[str, np.ndarray]:
 class _Rejected:
     """Rejected rows, streamed to a CSV file in file order as they are found.
 
-    The rows of a run that break a rule are formatted in pyarrow, column by column, and
-    written as one block: nothing per row is kept in memory, and Python never loops over
-    them (only over the rare values whose repr needs escapes, and over records with the
-    wrong number of fields).
+    The rows that break a rule are formatted in pyarrow, column by column, and written as
+    one block, a few runs' worth at a time (at most PENDING_ROWS rows or PENDING_BYTES of
+    fields wait): Python never loops over them (only over the rare values whose repr needs
+    escapes, and over records with the wrong number of fields).
     """
+
+    PENDING_ROWS = 4096
+    PENDING_BYTES = 4 << 20
 
     def __init__(self, path: Path, names: list[str], positions: list[int], width: int) -> None:
         self.path = path
@@ -270,6 +297,9 @@ class _Rejected:
         self.width = width  # the header's number of fields
         self.count = 0
         self._file: IO[bytes] | None = None
+        self._pending: list[_RejectedRows] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
 
     def add(
         self,
@@ -281,25 +311,42 @@ class _Rejected:
         """Write a run's rejected rows: the parsed rows that break a rule (`numbers` are the
         record numbers of the parsed rows) and the records with the wrong number of fields
         (`first` is the record number of the run's first record)."""
-        lines: pa.Array | None = None
+        found: _RejectedRows | None = None
         if batch.raw is not None and problems:
             idx = np.flatnonzero(np.logical_or.reduce(list(problems.values())))
             if len(idx):
-                lines = _rejected_lines(batch, problems, idx, numbers[idx])
+                found = _RejectedRows.of(batch, problems, idx, numbers[idx])
                 self.count += len(idx)
         if not batch.bad:
-            if lines is not None:
-                self._open().write(_string_data(lines))
+            if found is not None:
+                self._pending.append(found)
+                self._pending_rows += found.rows.num_rows
+                self._pending_bytes += found.rows.nbytes
+                if (
+                    self._pending_rows >= self.PENDING_ROWS
+                    or self._pending_bytes >= self.PENDING_BYTES
+                ):
+                    self.flush()
             return
+        self.flush()  # what waits comes first in the file
+        lines = found.lines() if found is not None else None
         rows = [
             (first + r.number - 1, csv_line([str(first + r.number - 1), *self._malformed(r)]))
             for r in batch.bad
         ]
         self.count += len(rows)
-        if lines is not None:
-            rows += zip(numbers[idx].tolist(), lines.to_pylist(), strict=True)
+        if lines is not None and found is not None:
+            rows += zip(found.numbers.tolist(), lines.to_pylist(), strict=True)
             rows.sort(key=lambda r: r[0])
         self._open().write("".join(line for _, line in rows).encode("utf-8"))
+
+    def flush(self) -> None:
+        """Write the rows that wait."""
+        if not self._pending:
+            return
+        pending = _RejectedRows.join(self._pending) if len(self._pending) > 1 else self._pending[0]
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        self._open().write(_string_data(pending.lines()))
 
     def _malformed(self, record: BadRecord) -> list[str]:
         fields = next(csv.reader(io.StringIO(record.text, newline="")), [])
@@ -349,33 +396,60 @@ def _csv_field(values: pa.Array) -> pa.Array:
     return result
 
 
-def _rejected_lines(
-    batch: _Batch, problems: dict[str, np.ndarray], idx: np.ndarray, numbers: np.ndarray
-) -> pa.Array:
-    """The CSV lines (row, reason, the required fields) of the given rows of a batch."""
-    assert batch.raw is not None
-    rows = batch.raw.take(pa.array(idx))
-    null = pa.scalar(None, pa.string())
-    reasons = []
-    for name, mask in problems.items():
-        broken = mask[idx]
-        if not broken.any():
-            continue
-        if name in _EMPTY:
-            reason = pc.if_else(pa.array(broken), pa.scalar(_EMPTY[name]), null)
-        else:
-            wide = pa.array(batch.numbers[name].status[idx] == money.OUT_OF_RANGE)
-            text = _join(
-                f"{name} ",
-                _repr(rows.column(name)),
-                " ",
-                pc.if_else(wide, _OUT_OF_RANGE, _NOT[name]),
-            )
-            reason = pc.if_else(pa.array(broken), text, null)
-        reasons.append(reason)
-    reason_text = pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
-    fields = [pa.array(numbers).cast(pa.string()), reason_text]
-    return _lines(fields + [rows.column(c) for c in REQUIRED_COLUMNS])
+@dataclass
+class _RejectedRows:
+    """Rejected rows of one or more runs: their required fields, which rules each breaks,
+    which amounts are out of range, and their record numbers."""
+
+    rows: pa.RecordBatch
+    broken: dict[str, np.ndarray]  # rule -> the rows that break it
+    wide: dict[str, np.ndarray]  # number column -> the rows where it is OUT_OF_RANGE
+    numbers: np.ndarray
+
+    @staticmethod
+    def of(
+        batch: _Batch, problems: dict[str, np.ndarray], idx: np.ndarray, numbers: np.ndarray
+    ) -> _RejectedRows:
+        """The given rows of a batch (`numbers`: their record numbers)."""
+        assert batch.raw is not None
+        return _RejectedRows(
+            rows=batch.raw.take(pa.array(idx)),
+            broken={name: mask[idx] for name, mask in problems.items()},
+            wide={n: batch.numbers[n].status[idx] == money.OUT_OF_RANGE for n in _NOT},
+            numbers=numbers,
+        )
+
+    @staticmethod
+    def join(parts: list[_RejectedRows]) -> _RejectedRows:
+        return _RejectedRows(
+            rows=pa.Table.from_batches([p.rows for p in parts]).combine_chunks().to_batches()[0],
+            broken={n: np.concatenate([p.broken[n] for p in parts]) for n in parts[0].broken},
+            wide={n: np.concatenate([p.wide[n] for p in parts]) for n in parts[0].wide},
+            numbers=np.concatenate([p.numbers for p in parts]),
+        )
+
+    def lines(self) -> pa.Array:
+        """The CSV lines (row, reason, the required fields)."""
+        rows = self.rows
+        null = pa.scalar(None, pa.string())
+        reasons = []
+        for name, broken in self.broken.items():
+            if not broken.any():
+                continue
+            if name in _EMPTY:
+                reason = pc.if_else(pa.array(broken), pa.scalar(_EMPTY[name]), null)
+            else:
+                text = _join(
+                    f"{name} ",
+                    _repr(rows.column(name)),
+                    " ",
+                    pc.if_else(pa.array(self.wide[name]), _OUT_OF_RANGE, _NOT[name]),
+                )
+                reason = pc.if_else(pa.array(broken), text, null)
+            reasons.append(reason)
+        reason_text = pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
+        fields = [pa.array(self.numbers).cast(pa.string()), reason_text]
+        return _lines(fields + [rows.column(c) for c in REQUIRED_COLUMNS])
 
 
 def _string_data(values: pa.Array) -> memoryview:
@@ -443,78 +517,145 @@ class _Interner:
 
 SETS = 4  # distinct (group, order) sets: region, category/sub, category/ship mode, category
 _REGION, _CATEGORY_SUB, _CATEGORY_SHIP, _CATEGORY = range(SETS)
+_PARTITION_BITS = 6  # spill partitions: one per value of the order hash's top 6 bits
 
 
 class _DistinctOrders:
     """How many distinct orders each group has, for all four sets, in flat memory.
 
-    Each (set, group, order) becomes a 64-bit key (a hash of the order id mixed with the set
-    and group: two different pairs share a key with probability about n^2 / 2^65, 1e-6 at ten
-    million pairs) plus its tagged group. Pairs are spilled to PARTITIONS files by the key's top
-    bits; at the end each partition is deduplicated on its own, so memory holds one partition's
-    pairs, not all of them, and does not grow with the file.
+    Each line becomes one 20-byte record: a 64-bit hash of its order id and its region,
+    (category, sub_category) and (category, ship mode) codes (-1 for an unknown ship mode),
+    from which all four sets follow. Records are spilled to PARTITIONS files by the hash's top
+    bits, so every line of an order lands in the same partition; at the end each partition is
+    read on its own and, per set, each (order, group) becomes a 64-bit key (the hash mixed with
+    the group: two different pairs share a key with probability about n^2 / 2^65, 1e-6 at ten
+    million pairs) that is deduplicated. Memory holds one partition, not the file, and does not
+    grow with it.
     """
 
-    PARTITIONS = 64
-    FLUSH = 1 << 20  # pairs buffered in memory (12 MiB) before a write to the partitions
+    PARTITIONS = 1 << _PARTITION_BITS
+    FLUSH = 1 << 17  # records buffered in memory (2.5 MiB) before a write to the partitions
+    RECORD = np.dtype([("order", "<u8"), ("region", "<i4"), ("pair", "<i4"), ("ship", "<i4")])
+    _BYTES = np.dtype((np.void, RECORD.itemsize))  # the same, as opaque bytes: fast to move
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.keys = [open(directory / f"p{i:02d}.key", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
-        self.groups = [open(directory / f"p{i:02d}.grp", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
-        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.files = [open(directory / f"p{i:02d}.rec", "wb") for i in range(self.PARTITIONS)]  # noqa: SIM115
+        self.pending: list[np.ndarray] = []
         self.buffered = 0
-        self.max_group = -1
 
-    def add(self, which: int, order_hash: np.ndarray, group: np.ndarray) -> None:
-        if len(group) == 0:
+    def add(
+        self, order: np.ndarray, region: np.ndarray, pair: np.ndarray, ship_pair: np.ndarray
+    ) -> None:
+        """One record per line (codes < 2^31: rows bound them)."""
+        if len(order) == 0:
             return
-        tagged = (group * SETS + which).astype(np.int32)  # < 2^31 groups: rows bound them
-        key = order_hash ^ ((tagged.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
-        keep = np.empty(len(key), dtype=bool)  # an order's lines are usually adjacent:
-        keep[0] = True  # drop those repeats cheaply before they reach the disk
-        np.not_equal(key[1:], key[:-1], out=keep[1:])
-        self.pending.append((key[keep], tagged[keep]))
-        self.buffered += len(self.pending[-1][0])
-        self.max_group = max(self.max_group, int(tagged.max()))
+        records = np.empty(len(order), dtype=self.RECORD)
+        records["order"] = order
+        records["region"] = region
+        records["pair"] = pair
+        records["ship"] = ship_pair
+        self.pending.append(records.view(self._BYTES))
+        self.buffered += len(records)
         if self.buffered >= self.FLUSH:
             self._flush()
 
     def _flush(self) -> None:
         if not self.pending:
             return
-        keys = np.concatenate([k for k, _ in self.pending])
-        groups = np.concatenate([g for _, g in self.pending])
+        records = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
         self.pending, self.buffered = [], 0
-        part = (keys >> np.uint64(58)).astype(np.uint8)
-        order = np.argsort(part, kind="stable")
-        keys, groups = keys[order], groups[order]
+        order = records.view(self.RECORD)["order"]
+        part = (order >> np.uint64(64 - _PARTITION_BITS)).astype(np.uint8)
+        records = records[np.argsort(part, kind="stable")]
         start = 0
         for i, end in enumerate(np.bincount(part, minlength=self.PARTITIONS).cumsum()):
             if end > start:
-                keys[start:end].tofile(self.keys[i])
-                groups[start:end].tofile(self.groups[i])
+                records[start:end].tofile(self.files[i])
             start = end
 
-    def counts(self) -> np.ndarray:
-        """Distinct orders per tagged group (group * SETS + set); removes the spill files."""
+    def counts(self, category_of_pair: np.ndarray, workers: int = 1) -> list[np.ndarray]:
+        """Distinct orders per group of each set (indexed by _REGION...); removes the spill
+        files. Partitions are counted on `workers` threads (numpy's sort releases the GIL)."""
         self._flush()
-        total = np.zeros(self.max_group + 1, dtype=np.int32)  # counts of rows: < 2^31
-        for key_file, group_file in zip(self.keys, self.groups, strict=True):
-            key_file.close()
-            group_file.close()
-            keys = np.fromfile(key_file.name, dtype=np.uint64)
-            groups = np.fromfile(group_file.name, dtype=np.int32)
-            Path(key_file.name).unlink()
-            Path(group_file.name).unlink()
-            unique = ~pd.Series(keys).duplicated().to_numpy()
-            total += np.bincount(groups[unique], minlength=len(total)).astype(np.int32)
-        return total
+        for file in self.files:
+            file.close()
+
+        def count(path: str) -> list[tuple[np.ndarray, np.ndarray]]:
+            records = np.fromfile(path, dtype=self.RECORD)
+            Path(path).unlink()
+            return _partition_counts(records, category_of_pair)
+
+        totals = [np.zeros(0, dtype=np.int64) for _ in range(SETS)]
+        paths = iter([f.name for f in self.files])
+        for found in _ordered_map(count, paths, workers):  # a few partitions in memory
+            for which, (groups, counts) in enumerate(found):
+                totals[which] = _add_counts(totals[which], groups, counts)
+        return totals
 
     def close(self) -> None:
-        for f in (*self.keys, *self.groups):
+        for f in self.files:
             f.close()
+
+
+def _partition_counts(
+    records: np.ndarray, category_of_pair: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Distinct orders per group of each set, in one partition's records."""
+    order, ship, pair = records["order"], records["ship"], records["pair"]
+    known = ship >= 0
+    every = None if known.all() else known
+    found = []
+    for groups, rows in (
+        (records["region"], None),  # _REGION
+        (pair, None),  # _CATEGORY_SUB
+        (ship, every),  # _CATEGORY_SHIP
+        (category_of_pair[pair], every),  # _CATEGORY
+    ):
+        keys, codes = (order, groups) if rows is None else (order[rows], groups[rows])
+        found.append(_distinct_per_group(keys, codes))
+    return found
+
+
+def _distinct_per_group(order: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The group codes present among (order hash, code) pairs of one partition (whose hashes
+    share their top _PARTITION_BITS bits) and how many distinct order hashes each has."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    top = int(codes.max())
+    if top < 1 << _PARTITION_BITS:
+        # Few groups: the code takes the place of the partition bits (the same in every hash
+        # here), so the key keeps all of the hash's other bits, and one sort (which releases
+        # the GIL) finds the distinct (order, group) pairs.
+        key = (order << np.uint64(_PARTITION_BITS)) | codes.astype(np.uint64)
+        key.sort()
+        first = np.empty(len(key), dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        mask = np.uint64((1 << _PARTITION_BITS) - 1)
+        counts = np.bincount((key[first] & mask).astype(np.intp), minlength=top + 1)
+        return np.arange(top + 1), counts
+    # Many groups: each pair as the hash mixed with its group, deduplicated in a hash table.
+    key = order ^ ((codes.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
+    # A partition keeps file order, and an order's lines are usually adjacent: drop those
+    # repeats cheaply before the hash table sees them.
+    adjacent = np.empty(len(key), dtype=bool)
+    adjacent[0] = True
+    np.not_equal(key[1:], key[:-1], out=adjacent[1:])
+    key, codes = key[adjacent], codes[adjacent]
+    unique = ~pd.Series(key).duplicated().to_numpy()
+    groups, counts = np.unique(codes[unique], return_counts=True)  # memory as groups present
+    return groups, counts
+
+
+def _add_counts(total: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """total (grown with zeros as needed) with counts added at the (distinct) groups."""
+    if len(groups) and int(groups[-1]) >= len(total):
+        grow = max(int(groups[-1]) + 1, 2 * len(total)) - len(total)
+        total = np.concatenate([total, np.zeros(grow, dtype=np.int64)])
+    total[groups] += counts
+    return total
 
 
 def _count(total: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
@@ -541,7 +682,7 @@ class _Accumulator:
         self.exact_revenue: dict[int, int] = {}
         self.line_items = np.zeros(0, dtype=np.int64)
         self.orders = _DistinctOrders(spill)
-        self._counts: np.ndarray | None = None
+        self._counts: list[np.ndarray] | None = None
 
     def fold(self, batch: _Batch, good: np.ndarray | None) -> None:
         text, num = batch.text, batch.numbers
@@ -579,17 +720,20 @@ class _Accumulator:
                 self.exact_profit[code] = self.exact_profit.get(code, 0) + prof
 
         pair = self.category_sub.encode_pairs(category, sub)
-        ship_pair = self.category_ship.encode_pairs(category[known], ship_code[known])
+        if known.all():
+            ship_pair = self.category_ship.encode_pairs(category, ship_code)
+        else:
+            ship_pair = np.full(len(pair), -1, dtype=np.int64)
+            ship_pair[known] = self.category_ship.encode_pairs(category[known], ship_code[known])
         self.line_items = _count(self.line_items, pair, len(self.category_sub))
-        self.orders.add(_REGION, order, region)
-        self.orders.add(_CATEGORY_SUB, order, pair)
-        self.orders.add(_CATEGORY_SHIP, order[known], ship_pair)
-        self.orders.add(_CATEGORY, order[known], category[known])
+        self.orders.add(order, region, pair, ship_pair)
 
     def distinct(self, which: int, size: int) -> np.ndarray:
         if self._counts is None:
-            self._counts = self.orders.counts()
-        counts = self._counts[which::SETS]
+            pairs = self.category_sub.labels()
+            category_of_pair = np.array([c for c, _ in pairs], dtype=np.int64)
+            self._counts = self.orders.counts(category_of_pair, _workers())
+        counts = self._counts[which]
         return np.concatenate([counts, np.zeros(max(0, size - len(counts)), dtype=np.int64)])[:size]
 
     def money_totals(self) -> tuple[np.ndarray, np.ndarray, int]:
@@ -612,6 +756,7 @@ class _Accumulator:
 # --------------------------------------------------------------------------- the engine
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -658,6 +803,27 @@ def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join(timeout=5)
 
 
+def _workers() -> int:
+    """Threads that parse and decode runs side by side: one per core this process may use,
+    at most 3 (the reader and the fold are one thread each, and keep up with about that)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 3))
+
+
+def _ordered_map(work: Callable[[T], U], items: Iterator[T], workers: int) -> Iterator[U]:
+    """work(item) for each item, run on `workers` threads, yielded in the items' order, with
+    at most `workers + 1` items in flight (memory stays bounded). With one worker, work runs
+    on one thread of its own, one item ahead of the consumer. An exception in `work` or in
+    `items` is raised in the consumer, in the items' order."""
+    if workers <= 1:
+        yield from _ahead((work(item) for item in items), depth=1)
+        return
+    yield from in_flight(work, items, workers + 1, "orders-parse", threads=workers)
+
+
 def run(
     stream: Readable, on_bytes: Callable[[int], None] | None = None, *, workdir: Path
 ) -> Result:
@@ -674,9 +840,13 @@ def run(
     rejected = _Rejected(workdir / REJECTED_FILE, list(columns.values()), include, len(header))
     acc = _Accumulator(workdir / "distinct-orders")
     rows = 0
+    width = len(header)
+
+    def parse(chunk: csv_reader.Chunk) -> _Batch:
+        return _decode(csv_reader.parse_chunk(chunk, width, include))
+
     try:
-        parsed = (csv_reader.parse_chunk(c, len(header), include) for c in reader.chunks())
-        for batch in _ahead(_decode(p) for p in _ahead(parsed)):
+        for batch in _ordered_map(parse, reader.chunks(), _workers()):
             first = rows + 2  # the header is record 1
             rows += batch.records
             if batch.raw is None:
@@ -692,6 +862,9 @@ def run(
                 if not good.any():
                     continue
             acc.fold(batch, good)
+        rejected.flush()
+        # The parse threads' allocator caches hold memory the reports can use: hand it back.
+        pa.default_memory_pool().release_unused()
         reports = _finish(acc)
     finally:
         acc.orders.close()

@@ -14,24 +14,40 @@ Result = TypeVar("Result")
 
 
 def in_flight(
-    work: Callable[[Job], Result], jobs: Iterable[Job], concurrency: int, name: str = "aws"
+    work: Callable[[Job], Result],
+    jobs: Iterable[Job],
+    concurrency: int,
+    name: str = "in-flight",
+    threads: int | None = None,
 ) -> Iterator[Result]:
-    """`work(job)` for each job, in order, at most `concurrency` at once. Jobs are drawn from
-    the caller's thread as room frees up (a generator is never run ahead by more than
-    `concurrency`). The first failure is raised in order, and no job is started after it
-    (those running finish first)."""
+    """`work(job)` for each job, in order, at most `concurrency` submitted at once (on
+    `threads` threads, by default as many). Jobs are drawn from the caller's thread as room
+    frees up (a generator is never run ahead by more than `concurrency`). A failure, of a job
+    or of drawing the next one, is raised in order: after the results before it; no job is
+    started after it (those running finish first)."""
     if concurrency <= 1:
         yield from map(work, jobs)
         return
-    with ThreadPoolExecutor(concurrency, thread_name_prefix=name) as pool:
+    source = iter(jobs)
+    with ThreadPoolExecutor(threads or concurrency, thread_name_prefix=name) as pool:
         running: deque[Future[Result]] = deque()
+        failure: Exception | None = None
         try:
-            for job in jobs:
+            while True:
+                try:
+                    job = next(source)
+                except StopIteration:
+                    break
+                except Exception as exc:  # raised after the results of the jobs before it
+                    failure = exc
+                    break
                 if len(running) >= concurrency:
                     yield running.popleft().result()
                 running.append(pool.submit(work, job))
             while running:
                 yield running.popleft().result()
+            if failure is not None:
+                raise failure
         finally:
             for future in running:
                 future.cancel()
