@@ -65,11 +65,12 @@ module "customer_feed" {
   image_uri       = local.function_images.customer_feed
   image_command   = ["app.handlers.customer_feed.handler"]
 
-  memory_size        = var.feed_memory_size
-  timeout            = var.feed_timeout
-  alias_name         = var.function_alias
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = aws_kms_key.this.arn
+  memory_size          = var.feed_memory_size
+  timeout              = var.feed_timeout
+  ephemeral_storage_mb = var.feed_ephemeral_storage_mb
+  alias_name           = var.function_alias
+  log_retention_days   = var.log_retention_days
+  kms_key_arn          = aws_kms_key.this.arn
 
   # <prefix>-feed: the partner-feed bucket's events, and the function's own delayed completeness
   # checks (FEED_QUEUE_URL).

@@ -351,9 +351,9 @@ variable "state_machine_tracing" {
 }
 
 variable "feed_memory_size" {
-  description = "Memory of the customer feed function in MB (it joins a set's three files in memory)."
+  description = "Memory of the customer feed function in MB. 1769 MB buys one vCPU: the join is CPU-bound (a day of 1M customers, 5M orders and 20M items took 330 CPU-s and peaked at 256 MB: python -m benchmarks.feed_memory)."
   type        = number
-  default     = 1024
+  default     = 1769
   nullable    = false
 
   validation {
@@ -363,14 +363,26 @@ variable "feed_memory_size" {
 }
 
 variable "feed_timeout" {
-  description = "Timeout of the customer feed function in seconds (a set's claim lease expires after it; its queue's visibility timeout is 6x this plus the batching window)."
+  description = "Timeout of the customer feed function in seconds: a day of 1M customers takes about 7 minutes on one vCPU (a set's claim lease expires after it; its queue's visibility timeout is 6x this plus the batching window)."
   type        = number
-  default     = 300
+  default     = 900
   nullable    = false
 
   validation {
     condition     = var.feed_timeout >= 1 && var.feed_timeout <= 900
     error_message = "feed_timeout must be from 1 to 900."
+  }
+}
+
+variable "feed_ephemeral_storage_mb" {
+  description = "Size of the customer feed function's /tmp in MB: the join spills orders and items there (about 100 bytes an item: 1.95 GB for a day of 1M customers, 5M orders and 20M items)."
+  type        = number
+  default     = 4096
+  nullable    = false
+
+  validation {
+    condition     = var.feed_ephemeral_storage_mb >= 512 && var.feed_ephemeral_storage_mb <= 10240
+    error_message = "feed_ephemeral_storage_mb must be from 512 to 10240."
   }
 }
 

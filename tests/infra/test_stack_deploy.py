@@ -308,6 +308,17 @@ def test_the_reports_function_is_sized_for_large_files(stack: AppliedStack) -> N
     assert function["EphemeralStorage"]["Size"] == 2048  # the engine spills to /tmp
 
 
+def test_the_customer_feed_function_is_sized_for_a_full_day(stack: AppliedStack) -> None:
+    """A day of 1M customers, 5M orders and 20M items (benchmarks.feed_memory): 330 CPU-s,
+    256 MB, a 1.95 GB spill; so one vCPU, the longest timeout and 4 GB of /tmp."""
+    function = stack.moto.client("lambda").get_function_configuration(
+        FunctionName=f"{PREFIX}-customer-feed"
+    )
+    assert function["MemorySize"] == 1769
+    assert function["Timeout"] == 900
+    assert function["EphemeralStorage"]["Size"] == 4096
+
+
 def test_alarms_see_failed_files_and_dead_lettered_messages(stack: AppliedStack) -> None:
     cw = stack.moto.client("cloudwatch")
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
