@@ -278,15 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines: list[str] = []
     for events, rate, bigs in phases:
         with LocalStack.start(env="bench", visibility_timeout=30) as stack:
-            sqs = _aws(stack, "sqs")
-            url = sqs.create_queue(QueueName="bench-alerts")["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-            _aws(stack, "sns").subscribe(
-                TopicArn=stack.alerts_topic_arn,
-                Protocol="sqs",
-                Endpoint=arn["Attributes"]["QueueArn"],
-                Attributes={"RawMessageDelivery": "true"},
-            )
+            url = stack.alerts_inbox("bench-alerts")
             lines += burst(
                 stack, argparse.Namespace(**{**vars(args), "events": events, "rate": rate}), url
             )

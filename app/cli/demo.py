@@ -174,15 +174,7 @@ def _show_transactions(stack: LocalStack) -> None:
     names = stack.names
     sqs = stack.client("sqs")
     alerts_queue = f"{names.prefix}-demo-alerts"
-    alerts_url = sqs.create_queue(QueueName=alerts_queue)["QueueUrl"]
-    stack.queue_urls[alerts_queue] = alerts_url
-    arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])
-    stack.client("sns").subscribe(
-        TopicArn=stack.alerts_topic_arn,
-        Protocol="sqs",
-        Endpoint=arn["Attributes"]["QueueArn"],
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    stack.alerts_inbox(alerts_queue)
     bodies = [
         json_text.dumps(
             {

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from app.cli.arguments import whole_number
 from app.cli.console import out
 from app.cli.failures import CliError, explain, one_line
 from app.cli.report import iso_date
@@ -52,7 +53,11 @@ def add_parser(sub: Any) -> None:
         help="only files landed on or after this date (UTC)",
     )
     files.add_argument(
-        "--limit", type=_limit, default=50, metavar="N", help="show at most N files (default 50)"
+        "--limit",
+        type=whole_number(1),
+        default=50,
+        metavar="N",
+        help="show at most N files (default 50)",
     )
     files.add_argument(
         "--table",
@@ -69,16 +74,6 @@ def add_parser(sub: Any) -> None:
         ),
     )
     files.set_defaults(run=run, usage=files)
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
-    return value
 
 
 def table_name(given: str | None) -> str:

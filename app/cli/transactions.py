@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from app.cli.arguments import number, whole_number
 from app.cli.console import err, out
 from app.cli.failures import CliError, explain, one_line
 from app.local.topology import Names
@@ -31,25 +32,26 @@ def add_parsers(sub: Any) -> None:
             "events, then print what was sent. Without --queue-url: the local stack's queue."
         ),
     )
-    send.add_argument("--count", type=_whole(0), required=True, help="events to send")
+    send.add_argument("--count", type=whole_number(0), required=True, help="events to send")
     send.add_argument(
-        "--batch-size", type=_whole(1, 10), default=10, help="events per call (1-10, default 10)"
+        "--batch-size",
+        type=whole_number(1, 10),
+        default=10,
+        help="events per call (1-10, default 10)",
     )
     send.add_argument(
         "--target-kb",
-        type=_fraction(0, 1000),
+        type=number(0, 1000),
         default=1.0,
         help="size of each event in KiB, reached with padding (default 1; SQS takes up to 1024)",
     )
     send.add_argument(
-        "--rate", type=_fraction(0, None), default=0.0, help="events per second (default 0: max)"
+        "--rate", type=number(0), default=0.0, help="events per second (default 0: max)"
     )
     send.add_argument(
-        "--invalid-share", type=_fraction(0, 1), default=0.0, help="fraction invalid (0-1)"
+        "--invalid-share", type=number(0, 1), default=0.0, help="fraction invalid (0-1)"
     )
-    send.add_argument(
-        "--large-share", type=_fraction(0, 1), default=0.0, help="fraction large (0-1)"
-    )
+    send.add_argument("--large-share", type=number(0, 1), default=0.0, help="fraction large (0-1)")
     send.add_argument("--seed", type=int, default=0, help="the events' random seed (default 0)")
     _where(send, queue=True)
     send.set_defaults(run=run_send, usage=send)
@@ -88,37 +90,6 @@ def _where(parser: argparse.ArgumentParser, *, queue: bool) -> None:
         metavar="URL",
         help=f"the AWS endpoint (default: AWS with --queue-url/--table, else {LOCAL_ENDPOINT})",
     )
-
-
-def _whole(low: int, high: int | None = None) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(
-                f"must be {low} to {high}: {text}"
-                if high is not None
-                else f"must be {low} or more: {text}"
-            )
-        return value
-
-    return parse
-
-
-def _fraction(low: float, high: float | None) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value >= low or (high is not None and not value <= high):
-            span = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more"
-            raise argparse.ArgumentTypeError(f"must be {span}: {text}")
-        return value
-
-    return parse
 
 
 def _client(service: str, endpoint_url: str | None, local: bool) -> Any:

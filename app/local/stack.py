@@ -356,6 +356,23 @@ class LocalStack:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return list(found.values())
 
+    def alerts_inbox(self, name: str, filter_policy: dict[str, Any] | None = None) -> str:
+        """A queue `name` subscribed to the alerts topic (raw delivery, the `alert` message
+        attribute kept; only what `filter_policy` lets through); its URL, also in queue_urls."""
+        sqs = self.client("sqs")
+        url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+        attributes = {"RawMessageDelivery": "true"}
+        if filter_policy is not None:
+            attributes["FilterPolicy"] = json.dumps(filter_policy)
+        self.client("sns").subscribe(
+            TopicArn=self.alerts_topic_arn,
+            Protocol="sqs",
+            Endpoint=_queue_arn(sqs, url),
+            Attributes=attributes,
+        )
+        self.queue_urls[name] = url
+        return url
+
     def rows_loaded(self, key: str, bucket: str | None = None) -> list[int]:
         """The row numbers the rows table holds for s3://bucket/key, in order."""
         source = f"{bucket or self.names.input_bucket}/{key}"

@@ -42,23 +42,10 @@ class Env:
             Telemetry("orders-transactions", log_level="ERROR"),
         )
         # One subscriber queue per alert kind, each with a filter policy on the attribute.
-        self.alert_urls = {kind: self._subscriber(kind) for kind in service.ALERT_KINDS}
-
-    def _subscriber(self, kind: str) -> str:
-        url = self.sqs.create_queue(QueueName=f"alerts-{kind.lower().replace('_', '-')}")[
-            "QueueUrl"
-        ]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        self.sns.subscribe(
-            TopicArn=self.stack.alerts_topic_arn,
-            Protocol="sqs",
-            Endpoint=arn["Attributes"]["QueueArn"],
-            Attributes={
-                "RawMessageDelivery": "true",
-                "FilterPolicy": json.dumps({"alert": [kind]}),
-            },
-        )
-        return str(url)
+        self.alert_urls = {
+            kind: stack.alerts_inbox(f"alerts-{kind.lower().replace('_', '-')}", {"alert": [kind]})
+            for kind in service.ALERT_KINDS
+        }
 
     def pump(self, dynamodb: Any = None) -> EventPump:
         fn = make_handler(self.settings, dynamodb or self.dynamodb, self.s3, self.sns)

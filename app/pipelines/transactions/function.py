@@ -8,6 +8,7 @@ reported and retried by SQS, then goes to the DLQ; invalid events are consumed.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,18 +40,14 @@ def make_handler(
     consumer = Consumer(settings.telemetry)
     log, count = consumer.logger, consumer.count
     aws = Clients({"dynamodb": dynamodb, "s3": s3, "sns": sns})
-    made: list[Transactions] = []
 
+    @functools.cache  # built on the first record: the clients (and boto3) load then
     def transactions() -> Transactions:
-        if not made:
-            made.append(
-                Transactions(
-                    TransactionsTable(aws("dynamodb"), settings.table),
-                    BucketSink(aws("s3"), settings.payload_bucket),
-                    AlertsTopic(aws("sns"), settings.alerts_topic_arn),
-                )
-            )
-        return made[0]
+        return Transactions(
+            TransactionsTable(aws("dynamodb"), settings.table),
+            BucketSink(aws("s3"), settings.payload_bucket),
+            AlertsTopic(aws("sns"), settings.alerts_topic_arn),
+        )
 
     def on_record(record: SQSRecord, context: Any) -> None:
         consumer.logger.set_correlation_id(record.message_id)
